@@ -1,0 +1,55 @@
+# One evaluator for every method; metrics.json gathers a dataset's enabled methods with provenance.
+
+
+rule evaluate:
+    input:
+        **data_tables(),
+        predictions="results/{dataset}/predictions/{method}.parquet",
+    output:
+        "results/{dataset}/metrics/{method}.json",
+    log:
+        "results/{dataset}/logs/{method}/evaluate.log",
+    benchmark:
+        "results/{dataset}/benchmarks/{method}/evaluate.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        protocol=lambda wc: protocol_of(wc.method),
+        ks=config["evaluation"]["ks"],
+    script:
+        "../workflow/scripts/evaluate.py"
+
+
+rule gather_metrics:
+    input:
+        metrics=lambda wc: expand(
+            "results/{dataset}/metrics/{method}.json",
+            dataset=wc.dataset,
+            method=enabled_methods(wc.dataset),
+        ),
+    output:
+        "results/{dataset}/metrics.json",
+    log:
+        "results/{dataset}/logs/gather_metrics.log",
+    benchmark:
+        "results/{dataset}/benchmarks/gather_metrics.tsv"
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        config=lambda wc: {
+            "dataset": config["datasets"][wc.dataset],
+            "evaluation": config["evaluation"],
+            "methods": {
+                m: method_config(wc.dataset, m) for m in enabled_methods(wc.dataset)
+            },
+        },
+    script:
+        "../workflow/scripts/gather_metrics.py"

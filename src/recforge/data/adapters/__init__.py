@@ -1,0 +1,24 @@
+"""Source-format adapters. Each is one public function returning a CanonicalDataset; its keyword
+parameters are exactly the options a dataset's config may set (build_dataset checks them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from recforge.data.adapters.amazon2023 import load_amazon2023
+from recforge.data.adapters.llm4rec import load_llm4rec
+from recforge.data.adapters.minionerec import load_minionerec
+from recforge.data.adapters.movielens import load_movielens
+from recforge.data.adapters.sequential_txt import load_sequential_txt
+from recforge.data.canonical import CanonicalDataset
+
+ADAPTERS: dict[str, Callable[..., CanonicalDataset]] = {
+    "llm4rec": load_llm4rec,
+    "sequential_txt": load_sequential_txt,
+    "amazon2023": load_amazon2023,
+    "movielens": load_movielens,
+    "minionerec": load_minionerec,
+}
+
+__all__ = ["ADAPTERS", "load_amazon2023", "load_llm4rec", "load_minionerec", "load_movielens",
+           "load_sequential_txt"]

@@ -1,0 +1,93 @@
+"""Base-model presets from the `models` config section.
+
+A preset names a causal LM by local path or hub id (or `build: true` for the tiny model the pipeline
+builds per dataset) and carries what training and generation need to load and adapt it: dtype,
+attention implementation, LoRA defaults and per-rule-kind resources (GPUs, memory, runtime).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+TINY_DIR = "results/{dataset}/models/tiny"  # where rule build_tiny_model writes a built preset
+
+
+@dataclass(frozen=True)
+class LoraDefaults:
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+
+    def peft_config(self, **overrides: Any):
+        """A peft.LoraConfig for causal-LM fine-tuning with these defaults (overrides win)."""
+        from peft import LoraConfig
+
+        kwargs = dict(
+            r=self.r,
+            lora_alpha=self.alpha,
+            lora_dropout=self.dropout,
+            target_modules=list(self.target_modules),
+            bias="none",
+            task_type="CAUSAL_LM",
+        )
+        kwargs.update(overrides)
+        return LoraConfig(**kwargs)
+
+
+@dataclass(frozen=True)
+class RuleResources:
+    gpu: int = 0
+    mem_mb: int = 8000
+    runtime: int = 60  # minutes
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    name: str
+    path: str  # local directory or hub id; "{dataset}" is filled in for built presets
+    build: bool = False
+    dtype: str = "float32"
+    attn_implementation: str = "sdpa"
+    lora: LoraDefaults = LoraDefaults()
+    resources: dict[str, RuleResources] = field(default_factory=dict)  # "train", "generate", ...
+
+    def for_dataset(self, dataset: str) -> "ModelPreset":
+        return ModelPreset(
+            name=self.name,
+            path=self.path.format(dataset=dataset),
+            build=self.build,
+            dtype=self.dtype,
+            attn_implementation=self.attn_implementation,
+            lora=self.lora,
+            resources=self.resources,
+        )
+
+    def rule_resources(self, kind: str) -> RuleResources:
+        return self.resources.get(kind, RuleResources())
+
+
+def preset_from_dict(name: str, raw: dict[str, Any]) -> ModelPreset:
+    lora = dict(raw.get("lora") or {})
+    if "target_modules" in lora:
+        lora["target_modules"] = tuple(lora["target_modules"])
+    build = bool(raw.get("build", False))
+    return ModelPreset(
+        name=name,
+        path=raw.get("path") or (TINY_DIR if build else name),
+        build=build,
+        dtype=raw.get("dtype", "float32"),
+        attn_implementation=raw.get("attn_implementation", "sdpa"),
+        lora=LoraDefaults(**lora),
+        resources={k: RuleResources(**v) for k, v in (raw.get("resources") or {}).items()},
+    )
+
+
+def base_model(models_section: dict[str, Any], dataset: str, name: str | None = None) -> ModelPreset:
+    """The preset a dataset's methods use (`models.base_model` unless `name` is given), resolved."""
+    name = name or models_section["base_model"]
+    presets = models_section["presets"]
+    if name not in presets:
+        raise KeyError(f"unknown model preset {name!r}; known: {sorted(presets)}")
+    return preset_from_dict(name, presets[name]).for_dataset(dataset)

@@ -1,0 +1,178 @@
+"""Every prompt template, versioned.
+
+Wording follows the seed papers where they publish it (seed notes: 000 cluster naming and the rating
+prompt, 001 the recommendation-list prompt, 002 item/user summaries, 003 personas and persona
+selection, 004 the like/dislike rationale). Placeholders use `string.Template` ($name), so JSON
+examples in the text need no brace escaping. Bump `version` whenever the wording changes: the version
+is recorded with every output, and the changed text changes every cache key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Template
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+    version: int
+    system: str
+    user: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    def fill(self, **fields: object) -> list[dict[str, str]]:
+        """Chat messages with every placeholder filled (a missing field is a KeyError, not a blank)."""
+        messages = []
+        if self.system:
+            messages.append({"role": "system", "content": Template(self.system).substitute(fields)})
+        messages.append({"role": "user", "content": Template(self.user).substitute(fields)})
+        return messages
+
+
+CLUSTER_NAME = PromptTemplate(
+    name="cluster_name",
+    version=1,
+    system="You are an expert in $domain catalogues who names groups of items by the interest they share.",
+    user=(
+        "The following are $n_items ${domain}s that have been purchased by the same type of users:\n"
+        "$item_lines\n\n"
+        "Infer their shared theme: the common interests, the keywords or genres, and the core idea that "
+        "unites them.\n"
+        "Constraints: one phrase of at most 10 words; abstract; do not use any of the titles.\n"
+        "Output format:\n- Theme: [phrase]"
+    ),
+)
+
+ITEM_SUMMARY = PromptTemplate(
+    name="item_summary",
+    version=1,
+    system="You are a $domain expert who writes concise, factual summaries of catalogue items.",
+    user=(
+        "Summarise the following $domain in at most $max_words words: what it is, where it sits in "
+        "the catalogue and what distinguishes it. Use only the information given; do not invent "
+        "facts.\n\n$item_card\n\nSummary:"
+    ),
+)
+
+USER_SUMMARY = PromptTemplate(
+    name="user_summary",
+    version=1,
+    system="You are a profiling assistant for a $domain recommender system.",
+    user=(
+        "Below are the $n_items ${domain}s a user interacted with, oldest first, as "
+        "Title, Categories, Rating (1 to 5; '?' where unknown):\n$history_lines\n\n"
+        "Write a concise persona summary of this user in at most $max_words words. Write in the third "
+        'person ("the user"); say what the user likes and dislikes; do not list item ids.'
+    ),
+)
+
+PERSONAS = PromptTemplate(
+    name="personas",
+    version=1,
+    system="You are a consumer researcher who derives user personas from item data and rating signals.",
+    user=(
+        "Item:\n$item_card\n\n"
+        "Signals from the users who rated this item, one per line (rating; categories the user likes "
+        "most; categories the user dislikes most):\n$rater_lines\n\n"
+        "Derive between $min_personas and $max_personas distinct personas of people who engage with "
+        "this item. Keep critical or minority opinions as separate personas; avoid near-duplicates.\n"
+        'Each persona has: "ID" ("P1", "P2", ...), "Name" (2-3 words, Title Case), "Description" '
+        '(3 sentences, present tense) and "Preference_Rationale" (one sentence starting "This persona '
+        'appreciates this item because", citing a concrete signal).\n'
+        'Return only JSON: {"personas": [{"ID": "P1", "Name": "...", "Description": "...", '
+        '"Preference_Rationale": "..."}]}'
+    ),
+)
+
+PERSONA_SELECTION = PromptTemplate(
+    name="persona_selection",
+    version=1,
+    system="You are a recommender-system judge who matches users to item personas.",
+    user=(
+        "User history (oldest first):\n$profile_lines\n\n"
+        "Target item: $target_line\n\nPersona options for the target item:\n$persona_lines\n\n"
+        "1. User Profile Analysis: list the user's core preferences.\n"
+        "2. Persona Selection: choose exactly one persona option that best explains why this user "
+        "engages with the target item, with 2-3 sentences of reasoning.\n"
+        "Response Format:\nReasoning: [...]\nSelection: [ID]"
+    ),
+)
+
+RATIONALE = PromptTemplate(
+    name="rationale",
+    version=1,
+    system="",  # seed 004 sends one instruction block
+    user=(
+        "You are an expert $domain recommender. You are provided with a user's profile and a list of "
+        "recent ${domain}s the user interacted with and whether the user liked or disliked each.\n"
+        "User Profile - $profile\n"
+        "List of recent items, oldest first -\n$history_lines\n"
+        "${label_line}"
+        "As an expert $domain recommender, do the following steps -\n"
+        "1. Analyze the user's history and summarize the user behavior by identifying the "
+        "characteristics the user liked and disliked, in at most 100 words.\n"
+        '2. $step_two "$target_line", in at most 100 words.\n'
+        "End with one line: Prediction: Yes or Prediction: No"
+    ),
+)
+
+# Seed 000: system prompt verbatim (with the domain), user prompt in the generate_feature_rating_prompt
+# layout; the answer is <think>...</think><answer>r</answer>.
+RATING_COT = PromptTemplate(
+    name="rating_cot",
+    version=1,
+    system=(
+        "You are an intelligent recommender system assistant. Your task is to predict the rating (from "
+        "1.0 to 5.0) that a user will give to a candidate $domain, based on the user's past behavior and "
+        "preferences.\n\nYou should first reason about how well the candidate item aligns with the "
+        "user\u2019s historical preferences, and then output a predicted rating. Your reasoning and the "
+        "final rating must be wrapped with <think> </think> and <answer> </answer> tags, respectively."
+        "\n\nThe final rating **must be a numeric value between 1.0 and 5.0**. Do not include any extra "
+        "explanation after the <answer> tag."
+    ),
+    user=(
+        "${sketch_block}Below are the user's recent $domain ratings in the format: Title, Genres, Rating. "
+        "Ratings range from 1.0 to 5.0.\n\n$history_lines\n\n"
+        "The candidate $domain is described as: $target_line\n"
+        "Based on the above information, what rating will the user give?"
+    ),
+)
+
+# Seed 001 (RecLM), SeqRec template 0; the answer lists titles as "1. <SOI>title<EOI>".
+NEXT_ITEMS = PromptTemplate(
+    name="next_items",
+    version=1,
+    system="You are an expert $domain recommender.",
+    user=(
+        "You need to generate a recommendation list considering user's preference from historical "
+        "interactions. The historical interactions are provided as follows: $history. Please generate a "
+        "recommendation list with $n_items different items. Each item should be enclosed by <SOI> and "
+        "<EOI>. <SOI> should be generated before item title, and <EOI> should be generated after item "
+        "title."
+    ),
+)
+
+TEMPLATES: dict[str, PromptTemplate] = {
+    t.name: t
+    for t in (
+        CLUSTER_NAME,
+        ITEM_SUMMARY,
+        USER_SUMMARY,
+        PERSONAS,
+        PERSONA_SELECTION,
+        RATIONALE,
+        RATING_COT,
+        NEXT_ITEMS,
+    )
+}
+
+
+def get_template(name: str) -> PromptTemplate:
+    try:
+        return TEMPLATES[name]
+    except KeyError:
+        raise KeyError(f"unknown prompt template {name!r}; known: {sorted(TEMPLATES)}") from None

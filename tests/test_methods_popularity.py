@@ -1,0 +1,44 @@
+from recforge.methods import popularity
+from recforge.methods._common import loo_frames
+
+
+def _frames():
+    # train counts: a 3, b 2, c 2, d 1 ; valid/test events must not count
+    seqs = {
+        "u1": ["a", "b", "c", "z", "z"],
+        "u2": ["a", "b", "y", "y"],
+        "u3": ["a", "c", "d", "q", "q"],
+    }
+    return loo_frames(seqs)
+
+
+def test_counts_use_train_only_and_break_ties_by_id():
+    inter, _ = _frames()
+    counts = popularity.item_counts(inter)
+    assert counts.index.tolist() == ["a", "b", "c", "d"]
+    assert counts.tolist() == [3, 2, 2, 1]
+
+
+def test_history_excluded_by_default():
+    inter, samples = _frames()
+    out = popularity.predict(inter, samples, k=3).set_index("sample_id")
+    assert list(out.columns) == ["split", "items", "scores"]
+    assert out.loc["u1:3", "items"] == ["d"]  # a, b, c in history; only d left
+    assert out.loc["u2:2", "items"] == ["c", "d"]
+    assert out.loc["u2:2", "scores"] == [2.0, 1.0]
+    # u2's test history includes its valid target y (not a train item) and a, b
+    assert out.loc["u2:3", "items"] == ["c", "d"]
+    assert out.loc["u2:3", "split"] == "test"
+
+
+def test_without_exclusion_everyone_gets_the_same_list():
+    inter, samples = _frames()
+    out = popularity.predict(inter, samples, k=3, exclude_history=False)
+    assert all(items == ["a", "b", "c"] for items in out["items"])
+    assert len(out) == 6
+
+
+def test_splits_argument():
+    inter, samples = _frames()
+    out = popularity.predict(inter, samples, splits=("test",))
+    assert set(out["split"]) == {"test"} and len(out) == 3

@@ -1,0 +1,145 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from recforge.data.sequences import histories
+from recforge.eval.metrics import hit_at_k
+from recforge.methods import sasrec
+from recforge.methods._common import loo_frames
+
+N_ITEMS = 40
+
+
+def _successor_frames(n_users=200, length=8, seed=0):
+    """Every user walks i, i+1, i+2, ... (mod N_ITEMS) from a random start: the next item is determined."""
+    rng = np.random.default_rng(seed)
+    seqs = {}
+    for u in range(n_users):
+        start = int(rng.integers(N_ITEMS))
+        seqs[f"u{u:03d}"] = [f"i{(start + t) % N_ITEMS}" for t in range(length)]
+    return loo_frames(seqs)
+
+
+def _config(**kw):
+    base = dict(hidden_size=32, num_layers=1, num_heads=2, dropout=0.1, max_len=10, batch_size=32,
+                lr=5e-3, max_epochs=8, patience=3, seed=0, threads=1)
+    base.update(kw)
+    return sasrec.SASRecConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    inter, samples = _successor_frames()
+    model = sasrec.train(inter, samples, _config())
+    return inter, samples, model
+
+
+def _hr1(model, inter, samples, split):
+    s = samples[samples["split"] == split]
+    ranks = sasrec.target_ranks(model, histories(inter, s).tolist(), s["item_id"].tolist())
+    return hit_at_k(ranks, 1).mean()
+
+
+def test_learns_successor_pattern(trained):
+    inter, samples, model = trained
+    assert _hr1(model, inter, samples, "valid") > 0.95
+    assert _hr1(model, inter, samples, "test") > 0.95
+    assert sasrec.recommend(model, [["i5", "i6", "i7"]], k=1) == [["i8"]]
+    # exclusion: the successor is withheld when it is already in the history
+    assert sasrec.recommend(model, [["i8", "i6", "i7"]], k=1)[0] != ["i8"]
+    assert sasrec.recommend(model, [["i8", "i6", "i7"]], k=1, exclude_history=False) == [["i8"]]
+
+
+def test_predict_frame(trained):
+    inter, samples, model = trained
+    out = sasrec.predict(model, inter, samples, k=5)
+    assert list(out.columns) == ["sample_id", "split", "items", "scores"]
+    want = samples[samples["split"].isin(["valid", "test"])]
+    assert out["sample_id"].tolist() == want["sample_id"].tolist()
+    assert all(len(items) == 5 for items in out["items"])
+    assert all(s == sorted(s, reverse=True) for s in out["scores"])
+    # a test sample's history includes the valid target, so that item is never recommended to it
+    merged = out[out["split"] == "test"].merge(want[want["split"] == "valid"][["user_id", "item_id"]],
+                                              left_on=out[out["split"] == "test"]["sample_id"].str.split(":").str[0],
+                                              right_on="user_id")
+    assert not any(v in items for v, items in zip(merged["item_id"], merged["items"]))
+    hit = [t in items[:1] for t, items in zip(want.set_index("sample_id").loc[out["sample_id"], "item_id"], out["items"])]
+    assert np.mean(hit) > 0.95
+
+
+def test_save_load_round_trip(trained, tmp_path):
+    inter, samples, model = trained
+    sasrec.save(model, tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "model.safetensors"]
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["items"] == model.items and meta["config"]["max_len"] == 10
+    again = sasrec.load(tmp_path / "m")
+    hist = histories(inter, samples[samples["split"] == "test"]).tolist()
+    assert sasrec.recommend(again, hist, 10) == sasrec.recommend(model, hist, 10)
+    a = sasrec.recommend_with_scores(again, hist[:5], 10)[1]
+    b = sasrec.recommend_with_scores(model, hist[:5], 10)[1]
+    assert a == b
+    assert again.best_epoch == model.best_epoch
+
+
+def test_best_state_is_restored():
+    inter, samples = _successor_frames(n_users=40)
+    scores = [0.1, 0.3, 0.2, 0.25, 0.29, 0.5]
+    snapshots = {}
+
+    def scorer(model, epoch):
+        snapshots[epoch] = {k: v.clone() for k, v in model.net.state_dict().items()}
+        return scores[epoch - 1]
+
+    model = sasrec.train(inter, samples, _config(max_epochs=10, patience=3), valid_scorer=scorer)
+    assert sorted(snapshots) == [1, 2, 3, 4, 5]  # stopped after 3 evaluations without improvement
+    assert model.best_epoch == 2 and model.best_score == pytest.approx(0.3)
+    state = model.net.state_dict()
+    assert all(torch.equal(state[k], snapshots[2][k]) for k in state)
+    assert not all(torch.equal(state[k], snapshots[5][k]) for k in state)
+
+
+def test_eval_every_and_time_budget():
+    inter, samples = _successor_frames(n_users=40)
+    seen = []
+    model = sasrec.train(inter, samples, _config(max_epochs=5, eval_every=2, patience=10),
+                         valid_scorer=lambda m, e: seen.append(e) or float(e))
+    assert seen == [2, 4, 5] and model.best_epoch == 5  # the last epoch is always evaluated
+    seen.clear()
+    model = sasrec.train(inter, samples, _config(max_epochs=50, time_budget_s=0.0),
+                         valid_scorer=lambda m, e: seen.append(e) or 1.0)
+    assert seen == [1] and len(model.log) == 1
+
+
+def test_no_leakage_from_test_events():
+    inter, samples = _successor_frames(n_users=60)
+    cfg = _config(max_epochs=2)
+    base = sasrec.train_and_predict(inter, samples, cfg, splits=("valid",))
+    changed = inter.copy()
+    test_rows = changed["split"] == "test"
+    changed.loc[test_rows, "item_id"] = "i0"
+    changed_samples = samples.copy()
+    changed_samples.loc[changed_samples["split"] == "test", "item_id"] = "i0"
+    again = sasrec.train_and_predict(changed, changed_samples, cfg, splits=("valid",))
+    pd.testing.assert_frame_equal(base, again)
+
+
+def test_training_windows_cover_every_target_once():
+    seq = list(range(1, 24))  # 23 items -> 22 targets
+    inputs, targets = sasrec.training_windows([seq], max_len=10)
+    assert inputs.shape == (3, 10)
+    got = sorted(t for row in targets for t in row if t)
+    assert got == seq[1:]
+    for inp, tgt in zip(inputs, targets):
+        for a, b in zip(inp, tgt):
+            assert (a == 0 and b == 0) or b == a + 1  # each target's input is its predecessor
+    assert (targets[0] == np.arange(14, 24)).all()  # the most recent window comes first
+
+
+def test_config_from_dict_rejects_unknown_keys():
+    assert sasrec.SASRecConfig.from_dict({"max_len": 7}).max_len == 7
+    with pytest.raises(ValueError):
+        sasrec.SASRecConfig.from_dict({"hidden": 7})

@@ -1,0 +1,179 @@
+"""The workflow as a user drives it: lint, config validation, DAG view, an end-to-end run on the
+300-user fixture, incremental rebuilds and resuming after a killed job."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_CONFIG = "tests/config/fixture.yaml"
+TARGET = "results/Movies/metrics.json"
+BASELINES = ["global_mean", "user_mean", "item_mean", "mf", "popularity", "sasrec"]
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> job count that a dry run would execute (parsed from Snakemake's job stats table).
+
+    Targets go before --configfile, which takes every following word as a config file."""
+    out = snakemake(workdir, "-n", "--quiet", "rules", *args).stdout
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:", 1)[1]
+    rows = re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M)
+    return {rule: int(n) for rule, n in rows if rule != "total"}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory) -> Path:
+    """A copy of the checkout (without results) so that runs never touch the developer's results/."""
+    dest = tmp_path_factory.mktemp("workspace")
+    for name in ["Snakefile", "rules", "workflow", "config", "envs", "profiles", "resources", "src", "tests"]:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def test_lint_is_clean(workspace):
+    proc = snakemake(workspace, "--lint", check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_rules_are_snakefmt_clean():
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_unknown_config_key_is_a_clear_error(workspace, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"methods": {"sasrec": {"hiden_size": 32}}}))
+    proc = snakemake(workspace, "-n", "--configfile", str(bad), check=False)
+    assert proc.returncode != 0
+    assert "hiden_size" in proc.stderr + proc.stdout
+
+
+def test_wrong_config_type_is_a_clear_error(workspace, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"methods": {"sasrec": {"hidden_size": "big"}}}))
+    proc = snakemake(workspace, "-n", "--configfile", str(bad), check=False)
+    assert proc.returncode != 0
+    assert "'big' is not of type 'integer'" in proc.stderr + proc.stdout
+
+
+def test_dag_renders_without_running(workspace):
+    rulegraph = snakemake(workspace, "--rulegraph", "dot", TARGET).stdout
+    assert "digraph" in rulegraph and "sasrec_train" in rulegraph
+    mermaid = snakemake(workspace, "--dag", "mermaid-js", TARGET).stdout
+    assert "sasrec_predict" in mermaid
+    assert not (workspace / "results").exists(), "a DAG view must not run anything"
+    if shutil.which("dot"):  # graphviz: .ci/run installs it, the README documents the one-liner
+        svg = subprocess.run(["dot", "-Tsvg"], input=rulegraph, capture_output=True, text=True, check=True)
+        assert "<svg" in svg.stdout
+
+
+def test_local_profile_requests_no_gpu_and_slurm_profile_does():
+    gpu_rules = set(re.findall(r"^rule (\w+):(?:(?!^rule ).)*?^\s+gpu=\d", "\n".join(
+        p.read_text() for p in (REPO / "rules").glob("*.smk")), flags=re.M | re.S))
+    assert gpu_rules, "rules that train or generate carry a gpu annotation"
+    local = yaml.safe_load((REPO / "profiles/local/config.yaml").read_text())
+    slurm = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    for rule in gpu_rules:
+        assert local["set-resources"][rule]["gpu"] == 0
+        assert slurm["set-resources"][rule]["gpu"] >= 1 and slurm["set-resources"][rule]["gpu_model"]
+    assert "gpu_model" not in slurm.get("default-resources", {})
+
+
+@pytest.mark.slow
+def test_fixture_pipeline_end_to_end(workspace):
+    snakemake(workspace, TARGET, "-c2", "--configfile", FIXTURE_CONFIG)
+    metrics = json.loads((workspace / TARGET).read_text())
+    assert sorted(metrics["methods"]) == sorted(BASELINES)
+    for method, (entry,) in metrics["methods"].items():
+        assert entry["protocol"] in {"rating", "topk"}
+        splits = {r["split"]: r for r in entry["results"]}
+        assert splits["test"]["n"] == 300, method
+        for value in splits["test"]["metrics"].values():
+            if isinstance(value, (int, float)):
+                assert value == value, f"{method}: NaN metric"
+    rating = metrics["methods"]["user_mean"][0]["results"]
+    test = next(r for r in rating if r["split"] == "test")["metrics"]
+    assert 0 < test["MAE"] < 4 and test["RMSE"] >= test["MAE"]
+    assert metrics["provenance"]["config_sha256"]
+    assert (workspace / "results/Movies/sasrec/model.safetensors").exists()
+    for method in BASELINES:
+        assert list((workspace / f"results/Movies/benchmarks/{method}").glob("*.tsv"))
+        assert list((workspace / f"results/Movies/logs/{method}").glob("*.log"))
+    # A finished run is stable: nothing reruns without a change.
+    assert planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG) == {}
+
+
+@pytest.mark.slow
+def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
+    assert (workspace / TARGET).exists(), "runs after the end-to-end test"
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump({"methods": {"sasrec": {"hidden_size": 32}}}))
+    jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
+    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 1, "gather_metrics": 1}
+
+    changed.write_text(yaml.safe_dump({"methods": {"mf": {"dim": 8}}}))
+    jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
+    assert jobs == {"mf": 1, "evaluate": 1, "gather_metrics": 1}
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_and_loses_nothing(workspace):
+    assert (workspace / TARGET).exists(), "runs after the end-to-end test"
+    before = json.loads((workspace / "results/Movies/metrics/popularity.json").read_text())
+    # Force SASRec to retrain, then SIGKILL the whole run while it trains.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", TARGET, "-c2", "-R", "sasrec_train", "--configfile", FIXTURE_CONFIG],
+        cwd=workspace,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log = workspace / "results/Movies/logs/sasrec/train.log"
+    start_size = log.stat().st_size
+    deadline = time.time() + 120
+    while time.time() < deadline and log.stat().st_size == start_size:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # The rerun finishes the job that was killed and leaves finished artifacts alone.
+    jobs = planned_jobs(workspace, TARGET, "--rerun-incomplete", "--configfile", FIXTURE_CONFIG)
+    assert jobs.get("sasrec_train") == 1
+    assert "popularity" not in jobs and "prepare_dataset" not in jobs
+    snakemake(workspace, TARGET, "-c2", "--rerun-incomplete", "--configfile", FIXTURE_CONFIG)
+    assert json.loads((workspace / "results/Movies/metrics/popularity.json").read_text()) == before
+    assert planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG) == {}
