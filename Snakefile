@@ -26,6 +26,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/baselines.smk"
 include: "rules/sasrec.smk"
+include: "rules/models.smk"
 include: "rules/evaluate.smk"
 
 

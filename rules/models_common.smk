@@ -74,3 +74,12 @@ def llm_cache(stage):
     what lets a rerun resume. One file per stage and dataset (SQLite WAL is per node).
     """
     return lambda wc: f"{config['llm']['cache_dir']}/{wc.dataset}/{stage}.sqlite"
+
+
+def item_embeddings(embedder=None, dataset="{dataset}"):
+    """Named inputs of an embedder's item embeddings (default: embedder.default), for method rules:
+    `input: **item_embeddings()`; load with recforge.embed.load_item_embeddings(npy, ids).
+    """
+    name = embedder or config["embedder"]["default"]
+    root = f"results/{dataset}/embeddings/{name}"
+    return {"embeddings": f"{root}.npy", "embedding_ids": f"{root}.ids.parquet"}

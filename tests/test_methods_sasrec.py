@@ -143,3 +143,38 @@ def test_config_from_dict_rejects_unknown_keys():
     assert sasrec.SASRecConfig.from_dict({"max_len": 7}).max_len == 7
     with pytest.raises(ValueError):
         sasrec.SASRecConfig.from_dict({"hidden": 7})
+
+
+@pytest.mark.parametrize("position_from", ["start", "end"])
+def test_causal_attention(position_from):
+    torch.manual_seed(0)
+    net = sasrec.SASRecNet(n_items=20, hidden=16, layers=2, heads=2, inner=32, dropout=0.3, max_len=8,
+                           position_from=position_from).eval()
+    seq = torch.tensor([[0, 0, 3, 5, 7, 2, 9, 4]])
+    full = net(seq)
+    changed = seq.clone()
+    changed[0, -1] = 11  # a later item never changes an earlier position's output
+    assert torch.allclose(net(changed)[0, :-1], full[0, :-1], atol=1e-6)
+    assert torch.allclose(net(seq, last_only=True)[0, -1], full[0, -1], atol=1e-6)
+    if position_from == "start":
+        # a prefix gets the same positions alone as inside a longer sequence (train/inference match)
+        prefix = torch.tensor([[3, 5, 7]])
+        assert torch.allclose(net(prefix)[0, -1], full[0, 4], atol=1e-5)
+
+
+def test_refit_uses_valid_events_for_test_only():
+    inter, samples = _successor_frames(n_users=60)
+    model = sasrec.train(inter, samples, _config(max_epochs=3, patience=5))
+    again = sasrec.refit(inter, model)
+    assert again.best_epoch == model.best_epoch and len(again.log) == model.best_epoch
+    assert again.items == model.items
+    out = sasrec.train_and_predict(inter, samples, _config(max_epochs=3, patience=5), refit_for_test=True)
+    assert sorted(out["split"].unique()) == ["test", "valid"] and len(out) == 120
+    plain = sasrec.train_and_predict(inter, samples, _config(max_epochs=3, patience=5))
+    # valid predictions come from the selected model either way
+    pd.testing.assert_frame_equal(out[out["split"] == "valid"].reset_index(drop=True),
+                                  plain[plain["split"] == "valid"].reset_index(drop=True))
+    changed = inter.copy()
+    changed.loc[changed["split"] == "test", "item_id"] = "i0"
+    a = sasrec.refit(changed, model)
+    assert all(torch.equal(x, y) for x, y in zip(a.net.state_dict().values(), again.net.state_dict().values()))

@@ -65,6 +65,7 @@ class SASRecConfig:
     seed: int = 0
     threads: int | None = None  # torch.set_num_threads (process-wide); None leaves torch's default
     eval_batch_size: int = 1024
+    position_from: str = "start"  # positions counted from the oldest item ("start", RecBole) or the newest ("end")
     bucket: bool = True  # batch windows of similar length together (less padding, same epoch content)
     exclude_history: bool = True  # predict()'s default: never recommend items of the sample's history
 
@@ -99,6 +100,7 @@ def build_net(config: SASRecConfig, n_items: int) -> SASRecNet:
         inner=config.inner_size or 4 * config.hidden_size,
         dropout=config.dropout,
         max_len=config.max_len,
+        position_from=config.position_from,
     )
 
 
@@ -218,6 +220,35 @@ def _batches(lengths: torch.Tensor, batch_size: int, bucket: bool, gen: torch.Ge
     return [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
 
 
+def _training_tensors(model: SASRec, interactions: pd.DataFrame, phases: tuple[str, ...]):
+    sequences = user_sequences(interactions, splits=phases)
+    inputs, targets = training_windows([_encode(model, s) for s in sequences.values()], model.config.max_len)
+    if len(inputs) == 0:
+        raise ValueError(f"no {'+'.join(phases)} sequence has two or more events")
+    return torch.from_numpy(inputs), torch.from_numpy(targets), torch.from_numpy((inputs != 0).sum(1))
+
+
+def _fit_epoch(model: SASRec, inputs: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor,
+               optimizer: torch.optim.Optimizer, gen: torch.Generator) -> tuple[float, int]:
+    """One pass over the windows; returns (summed loss, predicted positions)."""
+    model.net.train()
+    total, count = 0.0, 0
+    for idx in _batches(lengths, model.config.batch_size, model.config.bucket, gen):
+        width = int(lengths[idx].max())
+        seq, tgt = inputs[idx, -width:], targets[idx, -width:]
+        hidden = model.net(seq)
+        mask = tgt != 0
+        # full-catalogue softmax: logits for every item at every predicted position
+        loss = F.cross_entropy(model.net.item_scores(hidden[mask]), tgt[mask] - 1)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = int(mask.sum())
+        total += loss.item() * n
+        count += n
+    return total, count
+
+
 def train(
     interactions: pd.DataFrame,
     samples: pd.DataFrame,
@@ -238,13 +269,7 @@ def train(
 
     model = SASRec(config, None, catalogue(interactions, items))  # type: ignore[arg-type]
     model.net = build_net(config, len(model.items))
-    sequences = user_sequences(interactions, splits=("train",))
-    encoded = [_encode(model, s) for s in sequences.values()]
-    inputs, targets = training_windows(encoded, config.max_len)
-    if len(inputs) == 0:
-        raise ValueError("no train sequence has two or more events")
-    inputs_t, targets_t = torch.from_numpy(inputs), torch.from_numpy(targets)
-    lengths = torch.from_numpy((inputs != 0).sum(1))
+    inputs_t, targets_t, lengths = _training_tensors(model, interactions, ("train",))
 
     valid = select_samples(samples, ("valid",))
     valid_hist = histories(interactions, valid).tolist()
@@ -255,24 +280,10 @@ def train(
     optimizer = torch.optim.AdamW(model.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     best_state, best, bad = None, -math.inf, 0
     log.info("sasrec: %d items, %d training windows, %d predicted positions, %d valid samples",
-             len(model.items), len(inputs), int((targets != 0).sum()), len(valid))
+             len(model.items), len(inputs_t), int((targets_t != 0).sum()), len(valid))
     for epoch in range(1, config.max_epochs + 1):
         t0 = time.perf_counter()
-        model.net.train()
-        total, count = 0.0, 0
-        for idx in _batches(lengths, config.batch_size, config.bucket, gen):
-            width = int(lengths[idx].max())
-            seq, tgt = inputs_t[idx, -width:], targets_t[idx, -width:]
-            hidden = model.net(seq)
-            mask = tgt != 0
-            logits = model.net.item_scores(hidden[mask])
-            loss = F.cross_entropy(logits, tgt[mask] - 1)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            n = int(mask.sum())
-            total += loss.item() * n
-            count += n
+        total, count = _fit_epoch(model, inputs_t, targets_t, lengths, optimizer, gen)
         entry = {"epoch": epoch, "train_loss": total / count, "train_s": time.perf_counter() - t0}
         out_of_time = config.time_budget_s is not None and time.perf_counter() - started >= config.time_budget_s
         last = epoch == config.max_epochs or out_of_time
@@ -309,6 +320,34 @@ def train(
     return model
 
 
+def refit(interactions: pd.DataFrame, model: SASRec, epochs: int | None = None) -> SASRec:
+    """A fresh model, same config, seed and catalogue, trained on `train` AND `valid` events for
+    `epochs` (default: the selected model's best epoch), keeping the last state. Only for test
+    samples: the valid targets are history for them, and the epoch count was chosen on valid, so
+    no test information enters. Nothing is evaluated (valid is now training data)."""
+    config = model.config
+    epochs = epochs or model.best_epoch
+    if epochs < 1:
+        raise ValueError("refit needs a positive epoch count")
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    started = time.perf_counter()
+    out = SASRec(config, build_net(config, len(model.items)), list(model.items))
+    inputs_t, targets_t, lengths = _training_tensors(out, interactions, ("train", "valid"))
+    optimizer = torch.optim.AdamW(out.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        total, count = _fit_epoch(out, inputs_t, targets_t, lengths, optimizer, gen)
+        out.log.append({"epoch": epoch, "train_loss": total / count, "train_s": time.perf_counter() - t0,
+                        "elapsed_s": time.perf_counter() - started, "refit": True})
+        log.info("sasrec refit epoch %d/%d loss %.5f", epoch, epochs, total / count)
+    out.best_epoch, out.best_score = epochs, float("nan")
+    out.net.eval()
+    return out
+
+
 def predict(
     model: SASRec,
     interactions: pd.DataFrame,
@@ -335,9 +374,16 @@ def train_and_predict(
     k: int = 20,
     splits: tuple[str, ...] = ("valid", "test"),
     items: Sequence[str] | None = None,
+    refit_for_test: bool = False,
 ) -> pd.DataFrame:
+    """Train (selected on valid) and predict. With `refit_for_test`, test samples are predicted by a
+    second model refitted on train+valid events for the selected number of epochs (see `refit`)."""
     model = train(interactions, samples, config, items=items)
-    return predict(model, interactions, samples, k=k, splits=splits)
+    if not refit_for_test or "test" not in splits:
+        return predict(model, interactions, samples, k=k, splits=splits)
+    parts = [predict(model, interactions, samples, k=k, splits=tuple(s for s in splits if s != "test"))]
+    parts.append(predict(refit(interactions, model), interactions, samples, k=k, splits=("test",)))
+    return pd.concat(parts, ignore_index=True)
 
 
 # ----------------------------------------------------------------------------------------- persistence

@@ -5,8 +5,11 @@ multi-head self-attention and a GELU feed-forward layer, each with residual conn
 post-LayerNorm (the RecBole 1.2 layout). The item embedding is shared with the output layer: the score
 of item j at a position is `h . E[j]`. Index 0 is padding.
 
-Sequences are LEFT-padded, so the most recent item always sits at the last column and gets the last
-positional embedding; a batch may be trimmed to its last T columns (T <= max_len).
+Sequences are LEFT-padded (the most recent item sits in the last column; a batch may be trimmed to its
+last T columns, T <= max_len). Positions are counted either from the sequence's first (oldest) item
+(`position_from="start"`, as RecBole does: a prefix gets the same positions whether or not more items
+follow, so training on all positions of a sequence matches inference on a prefix) or from its end
+(`"end"`, as the original SASRec's left padding does: the most recent item always gets the last one).
 """
 
 from __future__ import annotations
@@ -46,10 +49,14 @@ class Block(nn.Module):
 
 
 class SASRecNet(nn.Module):
-    def __init__(self, n_items: int, hidden: int, layers: int, heads: int, inner: int, dropout: float, max_len: int):
+    def __init__(self, n_items: int, hidden: int, layers: int, heads: int, inner: int, dropout: float, max_len: int,
+                 position_from: str = "start"):
         super().__init__()
+        if position_from not in ("start", "end"):
+            raise ValueError(f"position_from must be 'start' or 'end', got {position_from!r}")
         self.n_items = n_items
         self.max_len = max_len
+        self.position_from = position_from
         self.item_emb = nn.Embedding(n_items + 1, hidden, padding_idx=0)
         self.pos_emb = nn.Embedding(max_len, hidden)
         self.emb_norm = nn.LayerNorm(hidden, eps=1e-12)
@@ -76,9 +83,13 @@ class SASRecNet(nn.Module):
         t = seq.size(1)
         if t > self.max_len:
             raise ValueError(f"sequence length {t} exceeds max_len {self.max_len}")
-        pos = torch.arange(self.max_len - t, self.max_len, device=seq.device)
-        x = self.emb_drop(self.emb_norm(self.item_emb(seq) + self.pos_emb(pos)))
         keep = seq != 0
+        if self.position_from == "end":
+            pos = torch.arange(self.max_len - t, self.max_len, device=seq.device)
+        else:  # 0 at the first real item of each row (padding sits at the left)
+            pad = t - keep.sum(1, keepdim=True)
+            pos = (torch.arange(t, device=seq.device) - pad).clamp(min=0)
+        x = self.emb_drop(self.emb_norm(self.item_emb(seq) + self.pos_emb(pos)))
         causal = torch.ones(t, t, dtype=torch.bool, device=seq.device).tril()
         eye = torch.eye(t, dtype=torch.bool, device=seq.device)
         # attend to earlier non-padding positions; every query may attend to itself (no all-masked row)

@@ -29,6 +29,8 @@ def pack(token_lists: Sequence[Sequence[int]], separator: int, block: int) -> to
     """Concatenate documents (each followed by `separator`) and cut into [n, block] rows; the tail that
     does not fill a block is dropped. Packing wastes no compute on padding; the separator tells the
     model where a document ends."""
+    if not token_lists:
+        raise ValueError("no documents to pack")
     stream: list[int] = []
     for ids in token_lists:
         stream.extend(ids)

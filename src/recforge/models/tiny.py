@@ -82,6 +82,13 @@ def resolve_device(name: str) -> str:
     return name
 
 
+def _spread(blocks: torch.Tensor, n: int) -> torch.Tensor:
+    """At most n blocks, evenly spaced: held-out documents are ordered by kind, and the first blocks
+    alone would be item texts only."""
+    pick = torch.linspace(0, blocks.shape[0] - 1, min(n, blocks.shape[0])).round().long().unique()
+    return blocks[pick]
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -90,14 +97,56 @@ def build_tiny_model(
     items: pd.DataFrame, interactions: pd.DataFrame, cfg: TinyModelConfig, out_dir: str | Path
 ) -> dict[str, Any]:
     """Build into `out_dir` (tokenizer, config, safetensors weights, generation config,
-    build_report.json) and return the report. Deterministic for a given seed, data and thread count."""
+    build_report.json) and return the report. Deterministic for a given seed and data."""
+    # Deterministic kernels; cuBLAS needs this workspace setting for them (ignored on CPU).
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        return _build(items, interactions, cfg, Path(out_dir))
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+
+
+def _heldout_sets(encode, heldout_docs, sep: int, cfg: TinyModelConfig) -> dict[str, torch.Tensor]:
+    """Held-out blocks overall, and for plain item texts and rendered prompts separately: prompts are
+    templated and easy, item texts measure how well the model knows the catalogue's vocabulary."""
+    sets = {"all": heldout_docs}
+    sets["item_text"] = [d for d in heldout_docs if d.kind == "item"]
+    sets["prompts"] = [d for d in heldout_docs if d.kind != "item"]
+    blocks = {}
+    for name, docs in sets.items():
+        if not docs and name != "all":
+            continue
+        try:
+            blocks[name] = _spread(pack(encode(docs), sep, cfg.pretrain.seq_len), cfg.eval_blocks)
+        except ValueError as error:  # too little held-out text of this kind for one block
+            if name == "all":
+                raise ValueError(
+                    f"held-out corpus too small ({error}): raise models.tiny.corpus.heldout_fraction "
+                    "or lower models.tiny.pretrain.seq_len"
+                ) from None
+    return blocks
+
+
+def _save(model, tokenizer, out: Path) -> None:
+    """Save into a temporary sibling and move the files in, so a killed build leaves no
+    half-written file behind."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        for name in sorted(os.listdir(tmp)):
+            shutil.move(os.path.join(tmp, name), out / name)
+
+
+def _build(
+    items: pd.DataFrame, interactions: pd.DataFrame, cfg: TinyModelConfig, out: Path
+) -> dict[str, Any]:
     from transformers import GenerationConfig, Qwen3ForCausalLM
 
     started = time.perf_counter()
-    # Deterministic kernels; cuBLAS needs this workspace setting for them (ignored on CPU).
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(cfg.pretrain.seed)
-    torch.use_deterministic_algorithms(True)
     device = resolve_device(cfg.device)
     timings: dict[str, float] = {}
 
@@ -113,22 +162,20 @@ def build_tiny_model(
 
     t = time.perf_counter()
     sep = tokenizer.convert_tokens_to_ids(END_OF_TEXT)
-    encode = lambda ds: tokenizer([d.text for d in ds], add_special_tokens=False)["input_ids"]  # noqa: E731
-    train_blocks = pack(encode(train_docs), sep, cfg.pretrain.seq_len)
-    heldout_blocks = pack(encode(heldout_docs), sep, cfg.pretrain.seq_len)
-    # Evenly spaced blocks: held-out documents are ordered by kind, and the first blocks alone would
-    # be item texts only.
-    pick = torch.linspace(0, heldout_blocks.shape[0] - 1, min(cfg.eval_blocks, heldout_blocks.shape[0]))
-    heldout_blocks = heldout_blocks[pick.round().long().unique()]
+
+    def encode(ds):
+        return tokenizer([d.text for d in ds], add_special_tokens=False)["input_ids"]
+
+    train_blocks = pack(encode(train_docs), sep, cfg.pretrain.seq_len).to(device)
+    heldout = {k: v.to(device) for k, v in _heldout_sets(encode, heldout_docs, sep, cfg).items()}
     timings["tokenize_s"] = time.perf_counter() - t
 
     multiple = cfg.pad_vocab_to_multiple_of
     vocab = -(-len(tokenizer) // multiple) * multiple
     eos = tokenizer.convert_tokens_to_ids(IM_END)
     model = Qwen3ForCausalLM(qwen3_config(cfg, vocab, sep, eos)).to(device)
-    train_blocks, heldout_blocks = train_blocks.to(device), heldout_blocks.to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    ppl_init = perplexity(model, heldout_blocks)
+    ppl_init = perplexity(model, heldout["all"])
     log.info(
         "model: %d parameters, vocabulary %d; held-out perplexity at init %.1f", n_params, vocab, ppl_init
     )
@@ -136,23 +183,15 @@ def build_tiny_model(
     t = time.perf_counter()
     curve = pretrain(model, train_blocks, cfg.pretrain)
     timings["pretrain_s"] = time.perf_counter() - t
-    ppl = perplexity(model, heldout_blocks)
-    log.info("held-out perplexity after pretraining: %.2f", ppl)
+    ppl = perplexity(model, heldout["all"])
+    ppl_by_kind = {k: round(perplexity(model, v), 4) for k, v in heldout.items() if k != "all"}
+    log.info("held-out perplexity after pretraining: %.2f %s", ppl, ppl_by_kind)
 
     # Explicit decoding defaults: greedy, stop at the end of an answer or of a document.
     model.generation_config = GenerationConfig(
         do_sample=False, eos_token_id=[eos, sep], pad_token_id=sep, max_new_tokens=256
     )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    # Write into a temporary sibling and move files in, so a killed build leaves no half-written file.
-    model.to("cpu")
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        for name in sorted(os.listdir(tmp)):
-            if name != "build_report.json":
-                shutil.move(os.path.join(tmp, name), out / name)
+    _save(model.to("cpu"), tokenizer, out)
     report = {
         "architecture": "Qwen3ForCausalLM",
         "parameters": n_params,
@@ -164,10 +203,11 @@ def build_tiny_model(
             "heldout_documents": len(heldout_docs),
             "kinds": pd.Series([d.kind for d in docs]).value_counts().sort_index().to_dict(),
             "train_tokens": int(train_blocks.numel()),
-            "heldout_tokens_evaluated": int(heldout_blocks.numel()),
+            "heldout_tokens_evaluated": int(heldout["all"].numel()),
         },
         "heldout_perplexity_init": round(ppl_init, 4),
         "heldout_perplexity": round(ppl, 4),
+        "heldout_perplexity_by_kind": ppl_by_kind,
         "loss_curve": curve,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},
         "build_time_s": round(time.perf_counter() - started, 2),

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import random
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from typing import Any
 
@@ -83,7 +84,14 @@ class OpenAIBackend:
         return {"backend": self.name, "model": self.model, "json_mode": self.settings.json_mode}
 
     def run(self, items: Sequence[tuple[str, GenerationRequest]], on_result: OnResult) -> None:
-        asyncio.run(self._run(items, on_result))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(self._run(items, on_result))
+            return
+        # Called from inside an event loop (a notebook): run ours in a worker thread.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, self._run(items, on_result)).result()
 
     async def _run(self, items: Sequence[tuple[str, GenerationRequest]], on_result: OnResult) -> None:
         client = self._openai.AsyncOpenAI(
@@ -108,7 +116,7 @@ class OpenAIBackend:
             async with asyncio.TaskGroup() as group:
                 for _ in range(min(self.settings.max_concurrency, len(items))):
                     group.create_task(worker())
-        except* LLMError as errors:
+        except* Exception as errors:  # a failed request ends the run: surface its error, not a group
             raise errors.exceptions[0] from None
         finally:
             await client.close()
@@ -176,7 +184,7 @@ class OpenAIBackend:
             request_id=request.request_id,
             text=choice.message.content or "",
             backend=self.name,
-            model=self.model,
+            model=getattr(completion, "model", None) or self.model,  # the exact model that answered
             usage=Usage(
                 int(getattr(usage, "prompt_tokens", 0) or 0),
                 int(getattr(usage, "completion_tokens", 0) or 0),
