@@ -7,12 +7,14 @@ half-written artifact behind that a rerun would mistake for a finished one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 
@@ -51,13 +53,35 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
             os.unlink(tmp)
 
 
+def to_jsonable(value: Any) -> Any:
+    """Plain Python copy of `value`: numpy scalars/arrays unwrapped, tuples as lists, NaN/inf as None
+    (bare NaN is not JSON)."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
 def write_json(payload: Any, path: str | Path) -> None:
+    """Strict, indented JSON (NaN written as null), replaced atomically."""
     path, tmp = _atomic_target(path)
     try:
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=False, default=str)
+            json.dump(to_jsonable(payload), handle, indent=2, allow_nan=False, default=str)
             handle.write("\n")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def read_json(path: str | Path) -> Any:
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from recforge.eval.jsonio import read_json, to_jsonable, write_json_atomic
+from recforge.io import read_json, to_jsonable, write_json
 from recforge.eval.provenance import provenance
 
 
@@ -82,7 +82,7 @@ def gather(
             "table": table,
         }
     )
-    write_json_atomic(out, out_path)
+    write_json(out, out_path)
     return out
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 import recforge
-from recforge.eval.jsonio import to_jsonable, write_json_atomic
+from recforge.io import to_jsonable, write_json
 from recforge.eval.protocols import evaluate
 from recforge.eval.schema import check_predictions_schema
 
@@ -69,5 +69,5 @@ def evaluate_files(
         },
     }
     document = to_jsonable(document)  # what is returned is exactly what is written (NaN -> None)
-    write_json_atomic(document, out_path)
+    write_json(document, out_path)
     return document
