@@ -109,6 +109,11 @@ def run(method: str, inter, samples, items, args) -> dict:
         pred = sasrec.predict(model, inter, samples, k=args.k)
         extra = {"config": asdict(config), "best_epoch": model.best_epoch, "epochs": len(model.log),
                  "train_s": train_s, "log": model.log}
+        if model.refit is not None:
+            # the same test samples scored by the selected (train-only) model: the plain protocol
+            plain = sasrec.predict(model, inter, samples, k=args.k, splits=("test",), use_refit=False)
+            extra["test_without_refit"] = topk_metrics(plain, eval_samples)["test"]
+            extra["refit_s"] = sum(e["train_s"] for e in model.refit.log)
         if args.save_model:
             sasrec.save(model, Path(args.save_model))
     else:

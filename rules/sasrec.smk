@@ -5,8 +5,9 @@ rule sasrec_train:
     input:
         **data_tables(),
     output:
-        weights="results/{dataset}/sasrec/model.safetensors",
-        meta="results/{dataset}/sasrec/model.json",
+        # safetensors weights + model.json (config, item index, training log); refit/ the same for
+        # the train+valid model that scores test samples (refit_for_test)
+        model=directory("results/{dataset}/sasrec/model"),
     log:
         "results/{dataset}/logs/sasrec/train.log",
     benchmark:
@@ -27,8 +28,7 @@ rule sasrec_train:
 rule sasrec_predict:
     input:
         **data_tables(),
-        weights=rules.sasrec_train.output.weights,
-        meta=rules.sasrec_train.output.meta,
+        model=rules.sasrec_train.output.model,
     output:
         "results/{dataset}/predictions/sasrec.parquet",
     log:

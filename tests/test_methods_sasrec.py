@@ -25,7 +25,8 @@ def _successor_frames(n_users=200, length=8, seed=0):
 
 def _config(**kw):
     base = dict(hidden_size=32, num_layers=1, num_heads=2, dropout=0.1, max_len=10, batch_size=32,
-                lr=5e-3, max_epochs=8, patience=3, seed=0, threads=1)
+                lr=5e-3, max_epochs=8, patience=3, eval_every=1, seed=0, threads=1,
+                refit_for_test=False)
     base.update(kw)
     return sasrec.SASRecConfig(**base)
 
@@ -162,19 +163,31 @@ def test_causal_attention(position_from):
         assert torch.allclose(net(prefix)[0, -1], full[0, 4], atol=1e-5)
 
 
-def test_refit_uses_valid_events_for_test_only():
+def test_refit_uses_valid_events_for_test_only(tmp_path):
     inter, samples = _successor_frames(n_users=60)
-    model = sasrec.train(inter, samples, _config(max_epochs=3, patience=5))
-    again = sasrec.refit(inter, model)
+    model = sasrec.train(inter, samples, _config(max_epochs=3, patience=5, refit_for_test=True))
+    again = model.refit
+    assert again is not None and model.for_split("test") is again and model.for_split("valid") is model
     assert again.best_epoch == model.best_epoch and len(again.log) == model.best_epoch
-    assert again.items == model.items
-    out = sasrec.train_and_predict(inter, samples, _config(max_epochs=3, patience=5), refit_for_test=True)
-    assert sorted(out["split"].unique()) == ["test", "valid"] and len(out) == 120
-    plain = sasrec.train_and_predict(inter, samples, _config(max_epochs=3, patience=5))
-    # valid predictions come from the selected model either way
-    pd.testing.assert_frame_equal(out[out["split"] == "valid"].reset_index(drop=True),
-                                  plain[plain["split"] == "valid"].reset_index(drop=True))
+    assert again.items == model.items and again.refit is None
+    out = sasrec.predict(model, inter, samples)
+    plain = sasrec.predict(model, inter, samples, use_refit=False)
+    assert out["sample_id"].tolist() == plain["sample_id"].tolist()
+    # valid samples always come from the selected model; test samples from the refitted one
+    valid = out["split"] == "valid"
+    pd.testing.assert_frame_equal(out[valid], plain[valid])
+    assert out.loc[~valid, "scores"].tolist() != plain.loc[~valid, "scores"].tolist()
+    # the refit sees valid events, never test events
     changed = inter.copy()
     changed.loc[changed["split"] == "test", "item_id"] = "i0"
     a = sasrec.refit(changed, model)
     assert all(torch.equal(x, y) for x, y in zip(a.net.state_dict().values(), again.net.state_dict().values()))
+    changed = inter.copy()
+    changed.loc[changed["split"] == "valid", "item_id"] = "i0"
+    b = sasrec.refit(changed, model)
+    assert not all(torch.equal(x, y) for x, y in zip(b.net.state_dict().values(), again.net.state_dict().values()))
+    # save/load keeps the refitted model
+    sasrec.save(model, tmp_path / "m")
+    loaded = sasrec.load(tmp_path / "m")
+    assert loaded.refit is not None
+    pd.testing.assert_frame_equal(sasrec.predict(loaded, inter, samples), out)

@@ -133,7 +133,7 @@ def test_fixture_pipeline_end_to_end(workspace):
     test = next(r for r in rating if r["split"] == "test")["metrics"]
     assert 0 < test["MAE"] < 4 and test["RMSE"] >= test["MAE"]
     assert metrics["provenance"]["config_sha256"]
-    assert (workspace / "results/Movies/sasrec/model.safetensors").exists()
+    assert (workspace / "results/Movies/sasrec/model/model.safetensors").exists()
     for method in BASELINES:
         assert list((workspace / f"results/Movies/benchmarks/{method}").glob("*.tsv"))
         assert list((workspace / f"results/Movies/logs/{method}").glob("*.log"))

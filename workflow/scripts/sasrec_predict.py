@@ -1,14 +1,12 @@
 """Top-K lists from the saved SASRec model for the valid and test samples."""
 
-from pathlib import Path
-
 from recforge.io import read_tables, write_parquet
 from recforge.logs import setup_logging
 from recforge.methods import sasrec
 
 setup_logging(snakemake.log[0])
 tables = read_tables(snakemake.input)
-model = sasrec.load(Path(snakemake.input.weights).parent)
+model = sasrec.load(snakemake.input.model)
 predictions = sasrec.predict(
     model,
     tables.interactions,

@@ -1,7 +1,5 @@
 """Train SASRec (full-catalogue cross-entropy, early stopping on valid) and save it."""
 
-from pathlib import Path
-
 from recforge.io import read_tables
 from recforge.logs import setup_logging
 from recforge.methods import sasrec
@@ -10,4 +8,4 @@ setup_logging(snakemake.log[0])
 tables = read_tables(snakemake.input)
 config = sasrec.SASRecConfig(**snakemake.params.settings, threads=snakemake.threads)
 model = sasrec.train(tables.interactions, tables.samples, config)
-sasrec.save(model, Path(snakemake.output.weights).parent)
+sasrec.save(model, snakemake.output.model)

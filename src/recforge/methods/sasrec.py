@@ -16,8 +16,15 @@ Prediction (`predict`/`recommend`): the sample's history (events before its posi
 sample this includes the valid target) -> the hidden state of the last position -> scores of every
 catalogue item -> top k, history items excluded by default.
 
+Refit (`refit_for_test`, default on): after selection a second model with the same config and seed is
+trained on train AND valid events for the selected number of epochs and predicts the test samples.
+This is allowed because a test sample's history contains the valid target anyway; the epoch count
+comes from valid, and no test event is read. `refit_for_test=False` gives the plain protocol (one model,
+trained on train events, for both splits; what RecBole does).
+
 Persistence: `save(model, dir)` writes model.safetensors + model.json (config, item index, training
-log); `load(dir)` reads them back. No pickle, no torch.load.
+log), and the refitted model under dir/refit/ in the same format; `load(dir)` reads them back. No
+pickle, no torch.load.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,19 +62,23 @@ class SASRecConfig:
     inner_size: int | None = None  # feed-forward width; None = 4 * hidden_size
     dropout: float = 0.5  # embedding, attention-probability and hidden dropout
     max_len: int = 50
-    batch_size: int = 256
+    batch_size: int = 64  # sequences (windows) per step; each predicts all its positions
     lr: float = 1e-3
     weight_decay: float = 0.0  # AdamW decoupled weight decay
     max_epochs: int = 200
-    patience: int = 10  # evaluations without valid NDCG@10 improvement before stopping
-    eval_every: int = 1  # epochs between valid evaluations
-    time_budget_s: float | None = None  # stop training after this many seconds (keeps the best state)
+    patience: int = 5  # evaluations without valid NDCG@10 improvement before stopping
+    eval_every: int = 2  # epochs between valid evaluations
+    time_budget_s: float | None = None  # stop selection training after this many seconds (keeps the best state)
     seed: int = 0
     threads: int | None = None  # torch.set_num_threads (process-wide); None leaves torch's default
     eval_batch_size: int = 1024
     position_from: str = "start"  # positions counted from the oldest item ("start", RecBole) or the newest ("end")
     bucket: bool = True  # batch windows of similar length together (less padding, same epoch content)
     exclude_history: bool = True  # predict()'s default: never recommend items of the sample's history
+    # After selection, train a second model on train+valid events for the selected number of epochs and
+    # use it for test samples (their history contains the valid target anyway). Adds about
+    # best_epoch epochs of training time; valid samples are always predicted by the selected model.
+    refit_for_test: bool = True
 
     @classmethod
     def from_dict(cls, values: dict) -> SASRecConfig:
@@ -86,9 +97,14 @@ class SASRec:
     log: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     best_score: float = float("nan")
+    refit: SASRec | None = None  # the train+valid model for test samples (config.refit_for_test)
 
     def __post_init__(self) -> None:
         self.item_index = {item: n + 1 for n, item in enumerate(self.items)}
+
+    def for_split(self, split: str) -> SASRec:
+        """The model that predicts samples of `split`: the refitted one for test when there is one."""
+        return self.refit if split == "test" and self.refit is not None else self
 
 
 def build_net(config: SASRecConfig, n_items: int) -> SASRecNet:
@@ -317,6 +333,8 @@ def train(
         model.net.load_state_dict(best_state)
     log.info("sasrec: kept epoch %d (valid score %.5f)", model.best_epoch, model.best_score)
     model.net.eval()
+    if config.refit_for_test:
+        model.refit = refit(interactions, model)
     return model
 
 
@@ -334,7 +352,7 @@ def refit(interactions: pd.DataFrame, model: SASRec, epochs: int | None = None) 
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     started = time.perf_counter()
-    out = SASRec(config, build_net(config, len(model.items)), list(model.items))
+    out = SASRec(replace(config, refit_for_test=False), build_net(config, len(model.items)), list(model.items))
     inputs_t, targets_t, lengths = _training_tensors(out, interactions, ("train", "valid"))
     optimizer = torch.optim.AdamW(out.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     for epoch in range(1, epochs + 1):
@@ -355,15 +373,25 @@ def predict(
     k: int = 20,
     exclude_history: bool | None = None,
     splits: tuple[str, ...] = ("valid", "test"),
+    use_refit: bool = True,
 ) -> pd.DataFrame:
-    """topk predictions DataFrame[sample_id, split, items, scores] of a trained model for the samples of
-    `splits`. A sample's input is its history (events before its position: for a test sample, the
-    train events and the valid target). `exclude_history` None = the model config's setting."""
+    """topk predictions DataFrame[sample_id, split, items, scores] for the samples of `splits`, in
+    their order. A sample's input is its history (events before its position: for a test sample, the
+    train events and the valid target). Test samples are scored by `model.refit` when it exists and
+    `use_refit`. `exclude_history` None = the model config's setting."""
     if exclude_history is None:
         exclude_history = model.config.exclude_history
     chosen = select_samples(samples, splits)
     hist = histories(interactions, chosen, max_len=None if exclude_history else model.config.max_len)
-    lists, scores = recommend_with_scores(model, hist.tolist(), k, exclude_history)
+    split_of = chosen["split"].to_numpy()
+    lists: list = [None] * len(chosen)
+    scores: list = [None] * len(chosen)
+    for split in pd.unique(split_of):
+        rows = np.nonzero(split_of == split)[0]
+        scorer = model.for_split(split) if use_refit else model
+        got, vals = recommend_with_scores(scorer, [hist.iloc[r] for r in rows], k, exclude_history)
+        for r, g, v in zip(rows, got, vals):
+            lists[r], scores[r] = g, v
     return topk_frame(chosen["sample_id"], chosen["split"], lists, scores)
 
 
@@ -374,16 +402,10 @@ def train_and_predict(
     k: int = 20,
     splits: tuple[str, ...] = ("valid", "test"),
     items: Sequence[str] | None = None,
-    refit_for_test: bool = False,
 ) -> pd.DataFrame:
-    """Train (selected on valid) and predict. With `refit_for_test`, test samples are predicted by a
-    second model refitted on train+valid events for the selected number of epochs (see `refit`)."""
+    """train() then predict()."""
     model = train(interactions, samples, config, items=items)
-    if not refit_for_test or "test" not in splits:
-        return predict(model, interactions, samples, k=k, splits=splits)
-    parts = [predict(model, interactions, samples, k=k, splits=tuple(s for s in splits if s != "test"))]
-    parts.append(predict(refit(interactions, model), interactions, samples, k=k, splits=("test",)))
-    return pd.concat(parts, ignore_index=True)
+    return predict(model, interactions, samples, k=k, splits=splits)
 
 
 # ----------------------------------------------------------------------------------------- persistence
@@ -400,7 +422,10 @@ def save(model: SASRec, model_dir: str | Path) -> None:
         "best_score": model.best_score,
         "log": model.log,
     }
+    meta["has_refit"] = model.refit is not None
     (model_dir / "model.json").write_text(json.dumps(meta, indent=1))
+    if model.refit is not None:
+        save(model.refit, model_dir / "refit")
 
 
 def load(model_dir: str | Path) -> SASRec:
@@ -412,4 +437,7 @@ def load(model_dir: str | Path) -> SASRec:
     net = build_net(config, len(meta["items"]))
     net.load_state_dict(load_file(str(model_dir / "model.safetensors")))
     net.eval()
-    return SASRec(config, net, list(meta["items"]), meta.get("log", []), meta["best_epoch"], meta["best_score"])
+    model = SASRec(config, net, list(meta["items"]), meta.get("log", []), meta["best_epoch"], meta["best_score"])
+    if meta.get("has_refit"):
+        model.refit = load(model_dir / "refit")
+    return model
