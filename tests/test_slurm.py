@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_helpers import copy_checkout
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILE = "profiles/slurm"
@@ -201,15 +202,7 @@ def slurm_env():
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
-    """A copy of the checkout (without results) so that runs never touch the developer's results/."""
-    dest = tmp_path_factory.mktemp("slurm-workspace")
-    for name in ["Snakefile", "rules", "workflow", "config", "envs", "profiles", "resources", "src", "tests"]:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, dest / name)
-    return dest
+    return copy_checkout(tmp_path_factory.mktemp("slurm-workspace"))
 
 
 def snakemake(workdir: Path, env: dict, *args: str) -> subprocess.CompletedProcess:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_helpers import copy_checkout
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_CONFIG = "tests/config/fixture.yaml"
@@ -52,15 +53,7 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory) -> Path:
-    """A copy of the checkout (without results) so that runs never touch the developer's results/."""
-    dest = tmp_path_factory.mktemp("workspace")
-    for name in ["Snakefile", "rules", "workflow", "config", "envs", "profiles", "resources", "src", "tests"]:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, dest / name)
-    return dest
+    return copy_checkout(tmp_path_factory.mktemp("workspace"))
 
 
 def test_lint_is_clean(workspace):
