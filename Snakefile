@@ -27,6 +27,7 @@ include: "rules/data.smk"
 include: "rules/baselines.smk"
 include: "rules/sasrec.smk"
 include: "rules/models.smk"
+include: "rules/isir.smk"
 include: "rules/evaluate.smk"
 
 

@@ -26,6 +26,8 @@ rule evaluate:
 
 rule gather_metrics:
     input:
+        # Cost figures of methods that report them, one named input each (rules/isir.smk).
+        unpack(lambda wc: isir_efficiency(wc.dataset)),
         metrics=lambda wc: expand(
             "results/{dataset}/metrics/{method}.json",
             dataset=wc.dataset,

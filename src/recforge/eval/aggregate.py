@@ -10,6 +10,7 @@ numbers of the rerank protocol appear as metric "warm/HIT@10" etc. with the buck
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,11 +49,14 @@ def gather(
     config: Mapping[str, Any],
     benchmark_paths: Mapping[str, Iterable[str | Path]] | None = None,
     repo_dir: str | Path | None = None,
+    efficiency: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write results/{dataset}/metrics.json from per-method metrics files; return the document.
 
     Raises ValueError if a file belongs to another dataset or the same (method, protocol) appears twice.
-    `repo_dir` is where `git rev-parse HEAD` runs (default: the current directory).
+    `repo_dir` is where `git rev-parse HEAD` runs (default: the current directory). `efficiency`, when
+    given, is stored as is under "efficiency" (methods' cost figures: prompt tokens, generated tokens,
+    predictions per second).
     """
     methods: dict[str, list[dict[str, Any]]] = {}
     table: list[dict[str, Any]] = []
@@ -80,6 +84,7 @@ def gather(
             "provenance": provenance(config, benchmark_paths, repo_dir),
             "methods": methods,
             "table": table,
+            **({"efficiency": dict(efficiency)} if efficiency else {}),
         }
     )
     write_json(out, out_path)
@@ -127,6 +132,8 @@ def to_markdown(metrics_json: Mapping[str, Any]) -> str:
         + ", ".join(f"{k} {v}" for k, v in prov.get("packages", {}).items() if v is not None),
         f"- created: {prov.get('created')}",
     ]
+    if metrics_json.get("efficiency"):
+        lines += ["", "## efficiency", "", "```json", json.dumps(metrics_json["efficiency"], indent=1), "```"]
     wall = prov.get("wall_time_s", {})
     if wall:
         lines += ["", "| method | wall time (s) |", "|---|---|"]

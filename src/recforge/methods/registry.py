@@ -7,6 +7,9 @@ METHOD_PROTOCOLS: dict[str, str] = {
     "mf": "rating",
     "popularity": "topk",
     "sasrec": "topk",
+    "isir": "rating",
+    "isir_noalign": "rating",
+    "isir_cot": "rating",
 }
 
 

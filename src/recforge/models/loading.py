@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +80,15 @@ def fingerprint(path: str) -> str:
 
 def read_json(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def save_model(model: Any, tokenizer: Any, out: str | Path) -> None:
+    """Save weights (safetensors) and tokenizer into a temporary sibling, then move the files in, so a
+    killed job leaves no half-written file behind."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        for name in sorted(os.listdir(tmp)):
+            shutil.move(os.path.join(tmp, name), out / name)

@@ -7,8 +7,6 @@ import hashlib
 import logging
 import os
 import platform
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ import pandas as pd
 import torch
 
 from recforge.io import write_json
+from recforge.models.loading import save_model
 from recforge.models.corpus import CorpusConfig, build_corpus, split_heldout
 from recforge.models.pretrain import PretrainConfig, pack, perplexity, pretrain
 from recforge.models.tokenizer import train_bpe_tokenizer
@@ -129,17 +128,6 @@ def _heldout_sets(encode, heldout_docs, sep: int, cfg: TinyModelConfig) -> dict[
     return blocks
 
 
-def _save(model, tokenizer, out: Path) -> None:
-    """Save into a temporary sibling and move the files in, so a killed build leaves no
-    half-written file behind."""
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        for name in sorted(os.listdir(tmp)):
-            shutil.move(os.path.join(tmp, name), out / name)
-
-
 def _build(
     items: pd.DataFrame, interactions: pd.DataFrame, cfg: TinyModelConfig, out: Path
 ) -> dict[str, Any]:
@@ -191,7 +179,7 @@ def _build(
     model.generation_config = GenerationConfig(
         do_sample=False, eos_token_id=[eos, sep], pad_token_id=sep, max_new_tokens=256
     )
-    _save(model.to("cpu"), tokenizer, out)
+    save_model(model.to("cpu"), tokenizer, out)
     report = {
         "architecture": "Qwen3ForCausalLM",
         "parameters": n_params,

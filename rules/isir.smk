@@ -1,0 +1,376 @@
+# Seed 000 (isir): interest sketch -> verl prompts -> (cold-start SFT) -> GRPO -> teacher CoT ->
+# teacher hidden states -> hidden-aligned answer-only student. Methods: isir (aligned student),
+# isir_noalign (kd_ratio 0), isir_cot (the GRPO teacher reasoning). Library: recforge.methods.isir.
+import json
+
+ISIR = "results/{dataset}/isir"
+ISIR_STUDENTS = {"isir": "align", "isir_noalign": "noalign"}
+
+
+wildcard_constraints:
+    student="|".join(ISIR_STUDENTS.values()),
+
+
+def isir(dataset):
+    return method_config(dataset, "isir")
+
+
+def isir_embeddings(wildcards):
+    return item_embeddings(isir(wildcards.dataset)["embedder"], wildcards.dataset)
+
+
+def isir_load(dataset):
+    """How the trained isir models are loaded for generation (the base preset's dtype/attention)."""
+    preset = base_model(dataset)
+    return {
+        "dtype": preset.dtype,
+        "attn_implementation": preset.attn_implementation,
+        "device": isir(dataset)["device"],
+    }
+
+
+def isir_policy_start(wildcards):
+    """GRPO starts from the cold-start SFT model, or from the base model when `sft.enabled` is false
+    (a model that already writes <think>..</think><answer>..</answer>)."""
+    if isir(wildcards.dataset)["sft"]["enabled"]:
+        return {"start": f"{ISIR}/sft/model".format(dataset=wildcards.dataset)}
+    return base_model_input(wildcards)
+
+
+def isir_launch(wildcards, resources):
+    """accelerate launch arguments: one process per GPU of the job (DeepSpeed ZeRO-2 when
+    `launcher.deepspeed`), else `launcher.cpu_processes` CPU processes. Several CPU processes use
+    accelerate's torchrun launcher (--multi_gpu; DDP over gloo): its --cpu launcher supports only
+    mpirun."""
+    launcher = isir(wildcards.dataset)["launcher"]
+    gpus = int(resources.gpu)
+    if gpus > 0:
+        args = f"--num_processes {gpus} --num_machines 1"
+        if launcher["deepspeed"]:
+            return f"--config_file config/accelerate/deepspeed_zero2.yaml {args}"
+        return f"--multi_gpu {args}" if gpus > 1 else args
+    n = int(launcher["cpu_processes"])
+    args = f"--num_processes {n} --num_machines 1 --mixed_precision no --dynamo_backend no"
+    return f"--multi_gpu {args}" if n > 1 else f"--cpu {args}"
+
+
+def isir_spec(stage):
+    """The JSON spec of a training stage for recforge.methods.isir.cli."""
+
+    def spec(wildcards, input, output):
+        settings = isir(wildcards.dataset)
+        preset = base_model(wildcards.dataset)
+        stage_settings = dict(settings[stage], seed=settings["seed"])
+        if stage == "align":
+            stage_settings["kd_ratio"] = (
+                0.0 if wildcards.student == "noalign" else settings["align"]["kd_ratio"]
+            )
+        doc = {
+            "train": input.train,
+            "valid": input.valid,
+            "out_dir": output.model,
+            "report": output.report,
+            "settings": stage_settings,
+            "start": {
+                "path": input.start if "start" in input.keys() else preset.path,
+                "dtype": preset.dtype,
+                "attn_implementation": preset.attn_implementation,
+                "lora": {
+                    "r": preset.lora.r,
+                    "alpha": preset.lora.alpha,
+                    "dropout": preset.lora.dropout,
+                    "target_modules": list(preset.lora.target_modules),
+                },
+            },
+        }
+        doc.update({k: input[k] for k in ("traces", "teacher_states") if k in input.keys()})
+        return json.dumps(doc)
+
+    return spec
+
+
+rule isir_clusters:
+    input:
+        vectors=lambda wc: isir_embeddings(wc)["embeddings"],
+        ids=lambda wc: isir_embeddings(wc)["embedding_ids"],
+    output:
+        clusters=f"{ISIR}/clusters.parquet",
+    log:
+        "results/{dataset}/logs/isir/clusters.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/clusters.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        clusters=lambda wc: isir(wc.dataset)["clusters"],
+    script:
+        "../workflow/scripts/isir_clusters.py"
+
+
+rule isir_cluster_names:
+    input:
+        unpack(llm_model_input),
+        clusters=rules.isir_clusters.output.clusters,
+        items_table="results/{dataset}/data/items.parquet",
+    output:
+        names=f"{ISIR}/cluster_names.parquet",
+        usage=f"{ISIR}/cluster_names.usage.json",
+    log:
+        "results/{dataset}/logs/isir/cluster_names.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/cluster_names.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=60,
+        gpu=llm_gpus,
+    params:
+        llm=lambda wc: llm_settings(wc.dataset),
+        task=lambda wc: isir(wc.dataset)["cluster_names"],
+        domain=lambda wc: llm_domain(wc.dataset),
+        cache=llm_cache("isir_cluster_names"),
+    script:
+        "../workflow/scripts/isir_cluster_names.py"
+
+
+rule isir_prompts:
+    input:
+        unpack(base_model_input),
+        **data_tables(),
+        clusters=rules.isir_clusters.output.clusters,
+        names=rules.isir_cluster_names.output.names,
+    output:
+        train=f"{ISIR}/verl/train.parquet",
+        val=f"{ISIR}/verl/val.parquet",
+        test=f"{ISIR}/verl/test.parquet",
+        stats=f"{ISIR}/verl/stats.json",
+    log:
+        "results/{dataset}/logs/isir/prompts.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/prompts.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=20,
+    params:
+        tokenizer=lambda wc: base_model(wc.dataset).path,
+        domain=lambda wc: llm_domain(wc.dataset),
+        isir=lambda wc: isir(wc.dataset),
+    script:
+        "../workflow/scripts/isir_prompts.py"
+
+
+rule isir_traces:
+    input:
+        unpack(llm_model_input),
+        **data_tables(),
+        clusters=rules.isir_clusters.output.clusters,
+        names=rules.isir_cluster_names.output.names,
+        train=rules.isir_prompts.output.train,
+        valid=rules.isir_prompts.output.val,
+    output:
+        traces=f"{ISIR}/sft/traces.parquet",
+        usage=f"{ISIR}/sft/traces.usage.json",
+    log:
+        "results/{dataset}/logs/isir/traces.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/traces.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=120,
+        gpu=llm_gpus,
+    params:
+        llm=lambda wc: llm_settings(wc.dataset),
+        domain=lambda wc: llm_domain(wc.dataset),
+        isir=lambda wc: isir(wc.dataset),
+        cache=llm_cache("isir_traces"),
+    script:
+        "../workflow/scripts/isir_traces.py"
+
+
+rule isir_sft:
+    input:
+        unpack(base_model_input),
+        train=rules.isir_prompts.output.train,
+        valid=rules.isir_prompts.output.val,
+        traces=rules.isir_traces.output.traces,
+    output:
+        model=directory(f"{ISIR}/sft/model"),
+        report=f"{ISIR}/sft/report.json",
+    log:
+        "results/{dataset}/logs/isir/sft.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/sft.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=base_model_resource("train", "mem_mb"),
+        runtime=base_model_resource("train", "runtime"),
+        gpu=base_model_resource("train", "gpu"),
+    params:
+        launch=isir_launch,
+        spec=isir_spec("sft"),
+    shell:
+        "accelerate launch {params.launch} -m recforge.methods.isir.cli sft --spec {params.spec:q} > {log} 2>&1"
+
+
+rule isir_grpo:
+    input:
+        unpack(isir_policy_start),
+        train=rules.isir_prompts.output.train,
+        valid=rules.isir_prompts.output.val,
+    output:
+        model=directory(f"{ISIR}/grpo/model"),
+        report=f"{ISIR}/grpo/report.json",
+    log:
+        "results/{dataset}/logs/isir/grpo.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/grpo.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=base_model_resource("train", "mem_mb"),
+        runtime=base_model_resource("train", "runtime"),
+        gpu=base_model_resource("train", "gpu"),
+    params:
+        launch=isir_launch,
+        spec=isir_spec("grpo"),
+    shell:
+        "accelerate launch {params.launch} -m recforge.methods.isir.cli grpo --spec {params.spec:q} > {log} 2>&1"
+
+
+rule isir_teacher:
+    input:
+        model=rules.isir_grpo.output.model,
+        train=rules.isir_prompts.output.train,
+    output:
+        traces=f"{ISIR}/teacher/train_cot.parquet",
+    log:
+        "results/{dataset}/logs/isir/teacher.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/teacher.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=base_model_resource("generate", "mem_mb"),
+        runtime=base_model_resource("generate", "runtime"),
+        gpu=base_model_resource("generate", "gpu"),
+    params:
+        isir=lambda wc: isir(wc.dataset),
+        load=lambda wc: isir_load(wc.dataset),
+    script:
+        "../workflow/scripts/isir_teacher.py"
+
+
+rule isir_teacher_states:
+    input:
+        model=rules.isir_grpo.output.model,
+        train=rules.isir_prompts.output.train,
+        traces=rules.isir_teacher.output.traces,
+    output:
+        states=directory(f"{ISIR}/teacher/states"),
+    log:
+        "results/{dataset}/logs/isir/teacher_states.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/teacher_states.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=base_model_resource("generate", "mem_mb"),
+        runtime=base_model_resource("generate", "runtime"),
+        gpu=base_model_resource("generate", "gpu"),
+    params:
+        hidden=lambda wc: isir(wc.dataset)["hidden"],
+        load=lambda wc: isir_load(wc.dataset),
+    script:
+        "../workflow/scripts/isir_teacher_states.py"
+
+
+rule isir_align:
+    input:
+        start=rules.isir_grpo.output.model,
+        train=rules.isir_prompts.output.train,
+        valid=rules.isir_prompts.output.val,
+        teacher_states=rules.isir_teacher_states.output.states,
+    output:
+        model=directory(f"{ISIR}/student_{{student}}/model"),
+        report=f"{ISIR}/student_{{student}}/report.json",
+    log:
+        "results/{dataset}/logs/isir/student_{student}.log",
+    benchmark:
+        "results/{dataset}/benchmarks/isir/student_{student}.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=base_model_resource("train", "mem_mb"),
+        runtime=base_model_resource("train", "runtime"),
+        gpu=base_model_resource("train", "gpu"),
+    params:
+        launch=isir_launch,
+        spec=isir_spec("align"),
+    shell:
+        "accelerate launch {params.launch} -m recforge.methods.isir.cli align --spec {params.spec:q} > {log} 2>&1"
+
+
+def isir_prediction_model(wildcards):
+    if wildcards.method == "isir_cot":
+        return rules.isir_grpo.output.model
+    return f"{ISIR}/student_{ISIR_STUDENTS[wildcards.method]}/model"
+
+
+rule isir_predict:
+    input:
+        model=isir_prediction_model,
+        valid=rules.isir_prompts.output.val,
+        test=rules.isir_prompts.output.test,
+    output:
+        predictions="results/{dataset}/predictions/{method}.parquet",
+        efficiency="results/{dataset}/isir/efficiency/{method}.json",
+    wildcard_constraints:
+        method="isir|isir_noalign|isir_cot",
+    log:
+        "results/{dataset}/logs/{method}/predict.log",
+    benchmark:
+        "results/{dataset}/benchmarks/{method}/predict.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=base_model_resource("generate", "mem_mb"),
+        runtime=base_model_resource("generate", "runtime"),
+        gpu=base_model_resource("generate", "gpu"),
+    params:
+        mode=lambda wc: "cot" if wc.method == "isir_cot" else "answer_only",
+        predict=lambda wc: isir(wc.dataset)["predict"],
+        load=lambda wc: isir_load(wc.dataset),
+    script:
+        "../workflow/scripts/isir_predict.py"
+
+
+def isir_efficiency(dataset):
+    """Named inputs of gather_metrics' efficiency section: the prompt-length statistics and each
+    enabled isir method's prediction timing ({} when no isir method is enabled)."""
+    methods = [m for m in enabled_methods(dataset) if m in ("isir_cot", *ISIR_STUDENTS)]
+    if not methods:
+        return {}
+    root = ISIR.format(dataset=dataset)
+    return {
+        "isir_prompts": f"{root}/verl/stats.json",
+        **{m: f"{root}/efficiency/{m}.json" for m in methods},
+    }

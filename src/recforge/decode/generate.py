@@ -1,0 +1,247 @@
+"""Constrained beam search for a batch of prompts -> a ranked list of catalogue item ids per prompt.
+
+Uses transformers' own `generate` (beam search) with `TrieLogitsProcessor`; nothing here searches by
+hand. Every decoding knob is set explicitly in one GenerationConfig (`decoding_config`), so values
+in a model's saved generation_config (sampling, repetition penalties, min lengths) cannot leak in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import GenerationConfig, LogitsProcessorList
+
+from recforge.decode.processor import MODES, TrieLogitsProcessor
+from recforge.decode.trie import ItemTrie
+from recforge.models.tokens import ITEM_END, ITEM_START, SID_BEGIN, SID_END, sid_token
+
+# transformers starts beams 1.. at -1e9 so the first step does not pick the same token num_beams times;
+# when the trie offers fewer continuations than beams, such placeholder beams (or -inf ones) survive to
+# the end. Their scores are not model probabilities and must not be ranked (`_placeholder_bound`).
+BEAM_PLACEHOLDER = -1e9
+
+
+def sid_sequences(tokenizer: Any, codes: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Token ids of each item's SID (`<s_a_12><s_b_3>...`, without the begin/end markers). Rows may
+    differ in length; each distinct (level, code) is looked up in the vocabulary once."""
+    vocab = tokenizer.get_vocab()
+    try:
+        matrix = np.asarray(codes)
+    except ValueError:  # ragged rows
+        matrix = None
+    if matrix is not None and matrix.ndim == 2 and np.issubdtype(matrix.dtype, np.integer) and matrix.size:
+        # Fixed-length SIDs (the usual case, 100k+ items): one table lookup for the whole catalogue.
+        if matrix.min() < 0:
+            raise ValueError("SID codes must be non-negative")
+        table = np.full((matrix.shape[1], int(matrix.max()) + 1), -1, dtype=np.int64)
+        for level in range(matrix.shape[1]):
+            for code in np.unique(matrix[:, level]).tolist():
+                name = sid_token(level, code)
+                if name not in vocab:
+                    raise ValueError(f"SID token {name} is not in the tokenizer (add SID tokens with models.tokens)")
+                table[level, code] = vocab[name]
+        return table[np.arange(matrix.shape[1]), matrix].tolist()
+    rows = [[int(code) for code in row] for row in codes]
+    ids: dict[tuple[int, int], int] = {}
+    for level, code in {(level, code) for row in rows for level, code in enumerate(row)}:
+        name = sid_token(level, code)
+        if name not in vocab:
+            raise ValueError(f"SID token {name} is not in the tokenizer (add SID tokens with models.tokens)")
+        ids[level, code] = vocab[name]
+    return [[ids[level, code] for level, code in enumerate(row)] for row in rows]
+
+
+def title_sequences(tokenizer: Any, titles: Sequence[str]) -> list[list[int]]:
+    """Token ids of each title encoded on its own. `<SOI>` is an added token, so the text after it
+    is tokenised from a fresh start and the in-context tokens equal these (seed notes 001, B.4)."""
+    return tokenizer(list(titles), add_special_tokens=False)["input_ids"]
+
+
+def decoding_config(
+    *,
+    num_beams: int,
+    num_return_sequences: int,
+    max_new_tokens: int,
+    length_penalty: float,
+    early_stopping: bool | str,
+    eos_token_id: int | list[int],
+    pad_token_id: int,
+) -> GenerationConfig:
+    """Deterministic beam search with every knob that could change the beams stated."""
+    return GenerationConfig(
+        do_sample=False,
+        num_beams=num_beams,
+        num_return_sequences=num_return_sequences,
+        max_new_tokens=max_new_tokens,
+        min_new_tokens=0,
+        length_penalty=length_penalty,
+        early_stopping=early_stopping,
+        eos_token_id=eos_token_id,
+        pad_token_id=pad_token_id,
+        repetition_penalty=1.0,
+        no_repeat_ngram_size=0,
+        encoder_no_repeat_ngram_size=0,
+        bad_words_ids=None,
+        forced_bos_token_id=None,
+        forced_eos_token_id=None,
+        renormalize_logits=False,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        use_cache=True,
+        output_scores=True,  # beam search returns sequences_scores only with it
+        return_dict_in_generate=True,
+    )
+
+
+def markers(tokenizer: Any, mode: str, item_start: str | None, item_end: str | None) -> tuple[int, int]:
+    """(start id, end id) of an item: `<|sid_begin|>`/`<|sid_end|>` or `<SOI>`/`<EOI>` by default."""
+    start = item_start or (SID_BEGIN if mode == "sid" else ITEM_START)
+    end = item_end or (SID_END if mode == "sid" else ITEM_END)
+    vocab = tokenizer.get_vocab()
+    for name in (start, end):
+        if name not in vocab:
+            raise ValueError(f"{mode} mode needs the token {name!r}, which the tokenizer lacks")
+    return vocab[start], vocab[end]
+
+
+def items_in(generated: Sequence[int], trie: ItemTrie, mode: str, start_id: int, end_id: int) -> list[str]:
+    """Catalogue items in one generated answer, in order: the SID before the closing token (SID
+    mode), or every `<SOI>...<EOI>` span (title mode). Incomplete items are dropped."""
+    tokens = list(generated)
+    if mode == "sid":
+        return trie.lookup(tokens[: tokens.index(end_id)]) if end_id in tokens else []
+    found, opened = [], None
+    for i, token in enumerate(tokens):
+        if token == start_id and opened is None:
+            opened = i + 1
+        elif token == end_id and opened is not None:
+            found.extend(trie.lookup(tokens[opened:i]))
+            opened = None
+    return found
+
+
+@torch.inference_mode()
+def constrained_generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    trie: ItemTrie,
+    k: int = 10,
+    num_beams: int = 10,
+    max_new_tokens: int | None = None,
+    batch_size: int = 8,
+    mode: str = "sid",
+    *,
+    num_return_sequences: int | None = None,
+    length_penalty: float = 0.0,
+    early_stopping: bool | str = True,
+    eos_token_id: int | list[int] | None = None,
+    pad_token_id: int | None = None,
+    item_start: str | None = None,
+    item_end: str | None = None,
+    prune_generated: bool = True,
+) -> list[list[str]]:
+    """Per prompt, up to `k` distinct item ids ranked by beam score (first occurrence kept).
+
+    `prompts` are chat-rendered text. SID mode: each prompt must end with `<|sid_begin|>`, each beam
+    is one item, so `num_beams >= k` is required; `max_new_tokens` defaults to the longest SID + 1
+    (the closing `<|sid_end|>`). Title mode: each answer lists items between `<SOI>`/`<EOI>` amid free
+    text; a prompt's items come from its beams in score order, each beam's in answer order; give
+    `max_new_tokens` (the answer length has no natural bound).
+
+    `length_penalty` 0 (the default) ranks by the summed log-probability of the generated tokens,
+    i.e. the item's joint probability under the model; transformers' default 1.0 divides by the
+    length, which favours long titles. `eos_token_id` defaults to the tokenizer's, `pad_token_id` to
+    the tokenizer's pad (else EOS). Prompts are left-padded, so the processor's prompt_length is the
+    padded length of the batch.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if k < 1 or batch_size < 1 or num_beams < 1:
+        raise ValueError(f"k, num_beams and batch_size must be >= 1 (got {k}, {num_beams}, {batch_size})")
+    if mode == "sid" and num_beams < k:
+        raise ValueError(
+            f"num_beams={num_beams} < k={k}: in SID mode each beam yields one item, so beam search "
+            f"cannot return {k} items; use num_beams >= k"
+        )
+    num_return_sequences = num_beams if num_return_sequences is None else num_return_sequences
+    if not 1 <= num_return_sequences <= num_beams:
+        raise ValueError(f"num_return_sequences={num_return_sequences} must be in 1..num_beams={num_beams}")
+    if mode == "sid" and num_return_sequences < k:
+        raise ValueError(f"num_return_sequences={num_return_sequences} < k={k}: SID mode needs one per item")
+    if max_new_tokens is None:
+        if mode == "title":
+            raise ValueError("title mode needs max_new_tokens (the length of the whole answer)")
+        max_new_tokens = trie.max_length + 1
+    start_id, end_id = markers(tokenizer, mode, item_start, item_end)
+    eos = tokenizer.eos_token_id if eos_token_id is None else eos_token_id
+    if eos is None:
+        raise ValueError("the tokenizer has no EOS token; pass eos_token_id")
+    pad = pad_token_id if pad_token_id is not None else tokenizer.pad_token_id
+    pad = eos if pad is None else pad
+    pad = pad[0] if isinstance(pad, list) else pad
+    config = decoding_config(
+        num_beams=num_beams,
+        num_return_sequences=num_return_sequences,
+        max_new_tokens=max_new_tokens,
+        length_penalty=length_penalty,
+        early_stopping=early_stopping,
+        eos_token_id=eos,
+        pad_token_id=pad,
+    )
+    device = next(model.parameters()).device
+    ranked: list[list[str]] = []
+    for first in range(0, len(prompts), batch_size):
+        batch = prompts[first : first + batch_size]
+        encoded = tokenizer(
+            batch, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
+        ).to(device)
+        prompt_length = encoded["input_ids"].shape[1]
+        if mode == "sid":
+            last = encoded["input_ids"][:, -1]
+            if bool((last != start_id).any()):
+                bad = int(torch.nonzero(last != start_id)[0, 0]) + first
+                raise ValueError(f"SID mode: prompt {bad} does not end with the item start token")
+        processor = TrieLogitsProcessor(
+            trie,
+            prompt_length=prompt_length,
+            end_token_id=end_id,
+            mode=mode,
+            item_start_id=start_id if mode == "title" else None,
+            eos_token_id=eos,
+            prune_generated=prune_generated,
+        )
+        out = model.generate(
+            **encoded, generation_config=config, logits_processor=LogitsProcessorList([processor])
+        )
+        bound = _placeholder_bound(max_new_tokens, length_penalty)
+        ranked.extend(
+            _rank(out, len(batch), num_return_sequences, prompt_length, bound, trie, mode, start_id, end_id, k)
+        )
+    return ranked
+
+
+def _placeholder_bound(max_new_tokens: int, length_penalty: float) -> float:
+    """A score below which a beam descends from a placeholder: its summed log-prob is about -1e9,
+    divided by at most max_new_tokens ** length_penalty; half of that leaves room for real scores."""
+    return 0.5 * BEAM_PLACEHOLDER / max(1, max_new_tokens) ** max(length_penalty, 0.0)
+
+
+def _rank(out, n_prompts, per_prompt, prompt_length, bound, trie, mode, start_id, end_id, k) -> list[list[str]]:
+    sequences = out.sequences[:, prompt_length:].view(n_prompts, per_prompt, -1).tolist()
+    scores = out.sequences_scores.view(n_prompts, per_prompt).tolist()
+    ranked = []
+    for beams, beam_scores in zip(sequences, scores):
+        items: dict[str, None] = {}
+        # transformers returns a prompt's beams best first; sorted() is stable, so ties keep its order.
+        for b in sorted(range(per_prompt), key=lambda b: -beam_scores[b]):
+            if not beam_scores[b] > bound:
+                continue
+            for item in items_in(beams[b], trie, mode, start_id, end_id):
+                items.setdefault(item, None)
+        ranked.append(list(items)[:k])
+    return ranked

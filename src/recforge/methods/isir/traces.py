@@ -1,0 +1,78 @@
+"""Reasoning traces for the cold-start SFT, written by the configured LLM backend (template
+`rating_cot`: exactly the prompt the policy sees) for the train and valid samples of the verl tables.
+
+The context carries the known rating: the heuristic writer explains it; an LLM is only shown the
+prompt and predicts, and traces whose answer disagrees with the label are dropped by the SFT stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recforge.io import write_parquet
+from recforge.llm.requests import make_request
+from recforge.llm.settings import LLMSettings
+from recforge.llm.stage import run_stage
+from recforge.llm.types import GenerationRequest, Sampling
+from recforge.methods.isir.reward import parse_rating
+from recforge.methods.isir.sketch import SketchConfig, history_bounds, interest_sketches
+from recforge.text.contexts import RatingCotContext, item_info, rated_item
+from recforge.text.outputs import parse_answer
+
+
+def trace_requests(
+    items: pd.DataFrame,
+    interactions: pd.DataFrame,
+    samples: pd.DataFrame,
+    clusters: pd.DataFrame,
+    names: pd.DataFrame,
+    domain: str,
+    pos_threshold: float,
+    max_history: int,
+    sampling: Sampling,
+) -> list[GenerationRequest]:
+    """One request per samples row (the samples to trace), id = sample_id."""
+    sketches, _ = interest_sketches(
+        interactions, samples, clusters, names, SketchConfig(domain=domain, pos_threshold=pos_threshold)
+    )
+    info = {str(r["item_id"]): r for r in items.to_dict("records")}
+    events, start, end, _ = history_bounds(interactions, samples)
+    event_items = events["item_id"].astype(str).to_numpy()
+    ratings = events["rating"].to_numpy(dtype=np.float64)
+    requests = []
+    for row, sketch, lo, hi in zip(samples.itertuples(), sketches["sketch"], start, end):
+        lo = max(lo, hi - max_history)
+        context = RatingCotContext(
+            domain=domain,
+            sketch=sketch,
+            history=[rated_item(info[i], r) for i, r in zip(event_items[lo:hi], ratings[lo:hi])],
+            target=item_info(info[str(row.item_id)]),
+            rating=float(row.rating),
+            max_history=max_history,
+        )
+        requests.append(make_request(str(row.sample_id), "rating_cot", context, sampling))
+    return requests
+
+
+def write_traces(
+    requests: list[GenerationRequest],
+    settings: LLMSettings,
+    cache_path: str | Path,
+    out_path: str | Path,
+    usage_path: str | Path,
+) -> pd.DataFrame:
+    """sample_id, text, prediction (the trace's answer as a rating; NaN if none), error."""
+    run = run_stage(requests, settings, cache_path, usage_path, stage="isir_traces")
+    table = pd.DataFrame(
+        {
+            "sample_id": [r.request_id for r in run.responses],
+            "text": [r.text for r in run.responses],
+            "prediction": [parse_rating(parse_answer(r.text or "")) for r in run.responses],
+            "error": [r.error for r in run.responses],
+        }
+    )
+    write_parquet(table, out_path)
+    return table

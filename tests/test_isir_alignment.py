@@ -1,0 +1,93 @@
+"""Hidden-alignment losses against hand-computed values, the teacher-state store and the collator."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from recforge.methods.isir.align import AlignCollator, select_train, AlignSettings
+from recforge.methods.isir.alignment_loss import alignment_loss
+from recforge.methods.isir.hidden import TeacherStates, resolve_layers
+from recforge.io import write_json
+from safetensors.torch import save_file
+
+
+def test_cosine_loss_by_hand():
+    s = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # 1 sample, 2 layers
+    t = torch.tensor([[[1.0, 0.0], [1.0, 0.0]]])
+    # layer 1: cos 1 -> 0; layer 2: cos 0 -> 1; mean over layers 0.5
+    assert alignment_loss(s, t, "cosine").item() == pytest.approx(0.5)
+
+
+def test_mse_and_mae_by_hand():
+    s = torch.tensor([[[1.0, 2.0]], [[0.0, 0.0]]])  # 2 samples, 1 layer
+    t = torch.tensor([[[1.0, 0.0]], [[3.0, 4.0]]])
+    # sample 1: (0 + 4) / 2 = 2; sample 2: (9 + 16) / 2 = 12.5 -> mean 7.25
+    assert alignment_loss(s, t, "mse").item() == pytest.approx(7.25)
+    # sample 1: 2 / 2 = 1; sample 2: 7 / 2 = 3.5 -> 2.25
+    assert alignment_loss(s, t, "mae").item() == pytest.approx(2.25)
+
+
+def test_zscore_losses():
+    t = torch.tensor([[[1.0, 3.0]]])  # mean 2, std (unbiased) sqrt(2)
+    s = 10 * t + 5  # same shape, other scale
+    assert alignment_loss(s, t, "mse_zscore").item() == pytest.approx(0.0, abs=1e-5)
+    # teacher statistics for both: z_t = [-1, 1] / sqrt2, z_s = ([15, 35] - 2) / sqrt2
+    z_t = torch.tensor([-1.0, 1.0]) / math.sqrt(2)
+    z_s = (torch.tensor([15.0, 35.0]) - 2) / math.sqrt(2)
+    expected = ((z_s - z_t) ** 2).mean().item()
+    assert alignment_loss(s, t, "mse_zscore_t").item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_bad_loss_and_shapes():
+    with pytest.raises(ValueError, match="unknown alignment loss"):
+        alignment_loss(torch.zeros(1, 1, 2), torch.zeros(1, 1, 2), "kl")
+    with pytest.raises(ValueError, match="student states"):
+        alignment_loss(torch.zeros(1, 2, 2), torch.zeros(1, 1, 2), "mse")
+
+
+def test_layers():
+    assert resolve_layers(None, 3) == [1, 2, 3] and resolve_layers([2], 3) == [2]
+    with pytest.raises(ValueError, match="out of range"):
+        resolve_layers([0], 3)
+
+
+@pytest.fixture
+def store(tmp_path):
+    save_file({"u1:3": torch.ones(2, 4, dtype=torch.float16)}, str(tmp_path / "hidden-00000.safetensors"))
+    save_file({"u2:5": torch.full((2, 4), 2.0, dtype=torch.float16)}, str(tmp_path / "hidden-00001.safetensors"))
+    write_json(
+        {"layers": [1, 2], "hidden_size": 4, "dtype": "float16",
+         "samples": {"u1:3": "hidden-00000.safetensors", "u2:5": "hidden-00001.safetensors"}},
+        tmp_path / "index.json",
+    )
+    return TeacherStates(tmp_path)
+
+
+def test_teacher_states_are_read_by_sample_id(store):
+    assert "u1:3" in store and "u9:1" not in store
+    assert torch.equal(store["u2:5"], torch.full((2, 4), 2.0, dtype=torch.float16))
+
+
+def test_collator_pads_and_attaches_states_by_sample_id(store):
+    collate = AlignCollator(pad_id=0, teacher=store)
+    f1 = {"input_ids": [5, 6, 7], "labels": [-100, -100, 7], "align_pos": 1, "sample_id": "u2:5"}
+    f2 = {"input_ids": [5, 6], "labels": [-100, 6], "align_pos": 0, "sample_id": "u1:3"}
+    batch = collate([f1, f2])
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [5, 6, 0]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
+    assert batch["labels"].tolist() == [[-100, -100, 7], [-100, 6, -100]]
+    assert batch["teacher_states"][:, 0, 0].tolist() == [2.0, 1.0]  # in batch order, not file order
+    valid = dict(f1, sample_id="v:1")
+    assert "teacher_states" not in collate([valid])
+    with pytest.raises(ValueError, match="mixes"):
+        collate([f1, valid])
+
+
+def test_student_trains_only_on_teacher_correct_samples(store):
+    rows = pd.DataFrame({"sample_id": ["u2:5", "u1:3", "u3:4"], "label": [4.0, 5.0, 1.0]})
+    kept = select_train(rows, store, AlignSettings())
+    assert kept["sample_id"].tolist() == ["u1:3", "u2:5"]
+    half = select_train(rows, store, AlignSettings(training_ratio=0.5, seed=1))
+    assert len(half) == 1

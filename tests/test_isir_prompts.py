@@ -1,0 +1,343 @@
+"""isir rating prompts (seed 000, A.4), verl rows, prompt-length statistics and the three isir data
+scripts run end to end on a hand-built catalogue."""
+
+from __future__ import annotations
+
+import logging
+import runpy
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from recforge.embed.items import ItemEmbeddings, save_item_embeddings
+from recforge.io import read_json
+from recforge.methods.isir.prompts import PromptConfig, build_prompts, rating_text, system_prompt, user_prompt
+from recforge.methods.isir.verl import (
+    VERL_COLUMNS,
+    VerlDataConfig,
+    ground_truth,
+    prepare_verl_data,
+    prompt_length_stats,
+    subsample,
+    verl_rows,
+)
+from recforge.text.contexts import item_info, rated_item
+from recforge.text.items import item_line
+from recforge.text.render import render
+
+REPO = Path(__file__).resolve().parents[1]
+
+SYSTEM = (
+    "You are an intelligent recommender system assistant. Your task is to predict the rating (from 1.0 to "
+    "5.0) that a user will give to a candidate movie, based on the user's past behavior and preferences."
+    "\n\nYou should first reason about how well the candidate item aligns with the user’s historical "
+    "preferences, and then output a predicted rating. Your reasoning and the final rating must be wrapped "
+    "with <think> </think> and <answer> </answer> tags, respectively.\n\nThe final rating **must be a "
+    "numeric value between 1.0 and 5.0**. Do not include any extra explanation after the <answer> tag."
+)
+INTRO = (
+    "Below are the user's recent movie ratings in the format: Title, Genres, Rating. "
+    "Ratings range from 1.0 to 5.0.\n\n"
+)
+QUESTION = "Based on the above information, what rating will the user give?"
+
+
+@pytest.fixture
+def tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    items = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "c", "d", "e"],
+            "title": ["Alien", "Airplane!", "Halloween", "Dune", "Aliens"],
+            "categories": [["Movies & TV", "Sci-Fi"], ["Movies & TV", "Comedy"], ["Horror"], [], ["Sci-Fi"]],
+        }
+    )
+    rows = [
+        ("u1", "a", 5.0, "train"),
+        ("u1", "b", 3.0, "train"),
+        ("u1", "c", 4.5, "train"),
+        ("u1", "d", 2.0, "valid"),
+        ("u1", "e", 4.0, "test"),
+        ("u2", "b", 1.0, "train"),
+        ("u2", "c", np.nan, "train"),
+        ("u2", "a", 5.0, "valid"),
+        ("u2", "e", np.nan, "test"),
+    ]
+    interactions = pd.DataFrame(rows, columns=["user_id", "item_id", "rating", "split"])
+    interactions["position"] = interactions.groupby("user_id").cumcount().astype("int64")
+    samples = interactions[interactions["position"] >= 1].copy()
+    samples["sample_id"] = samples["user_id"] + ":" + samples["position"].astype(str)
+    samples = samples[["sample_id", "user_id", "item_id", "position", "split", "rating"]].reset_index(
+        drop=True
+    )
+    return items, interactions, samples
+
+
+def test_prompt_texts_equal_the_papers_layout(tables):
+    items, interactions, samples = tables
+    sketch = "The user shows preference for the following movie topics (ratings ≥ 4):\n- Space"
+    compact = build_prompts(
+        items, interactions, samples, {"u1:4": sketch}, PromptConfig("movie", max_history=2)
+    )
+    full = build_prompts(items, interactions, samples, None, PromptConfig("movie", max_history=None))
+    row = compact.set_index("sample_id").loc["u1:4"]
+    assert row["system"] == SYSTEM == system_prompt("movie")
+    # the test sample's history includes the valid event (Dune, 2); ratings written as "4.5", "2"
+    assert row["user"] == (
+        f"{sketch}\n\n{INTRO}Halloween, Horror, 4.5\nDune, 2\n\n"
+        f"The candidate movie is described as: Aliens, Sci-Fi\n{QUESTION}"
+    )
+    assert row["n_history"] == 2 and row["label"] == 4.0 and row["split"] == "test"
+    # no sketch: the prompt starts at the intro (the paper's lstrip), and None shows the whole history
+    assert full.set_index("sample_id").loc["u1:4", "user"] == (
+        f"{INTRO}Alien, Movies & TV|Sci-Fi, 5\nAirplane!, Movies & TV|Comedy, 3\nHalloween, Horror, 4.5\n"
+        f"Dune, 2\n\nThe candidate movie is described as: Aliens, Sci-Fi\n{QUESTION}"
+    )
+    # an unrated history event shows "?"; the first sample has one history line
+    u2 = full.set_index("sample_id")
+    assert "Halloween, Horror, ?\n" in u2.loc["u2:3", "user"]
+    assert u2.loc["u2:1", "user"].startswith(f"{INTRO}Airplane!, Movies & TV|Comedy, 1\n\nThe candidate")
+    assert compact["sample_id"].tolist() == samples["sample_id"].tolist()
+    assert compact["n_history"].tolist() == [1, 2, 2, 2, 1, 2, 2]
+    assert (
+        user_prompt("  ", [], "X", "movie")
+        == f"{INTRO}\n\nThe candidate movie is described as: X\n{QUESTION}"
+    )
+    assert [rating_text(x) for x in (4.0, 4.5, np.nan, None)] == ["4", "4.5", "?", "?"]
+
+
+def test_prompts_match_the_rating_cot_renderer(tables):
+    items, interactions, samples = tables
+    by_id = {r["item_id"]: r for r in items.to_dict("records")}
+    prompts = build_prompts(
+        items, interactions, samples, {"u1:4": "SKETCH"}, PromptConfig("movie", max_history=3)
+    )
+    events = interactions[interactions["user_id"] == "u1"]
+    context = {
+        "domain": "movie",
+        "sketch": "SKETCH",
+        "history": [rated_item(by_id[i], r) for i, r in zip(events["item_id"][:4], events["rating"][:4])],
+        "target": item_info(by_id["e"]),
+        "rating": None,
+        "max_history": 3,
+    }
+    messages = render("rating_cot", context)
+    row = prompts.set_index("sample_id").loc["u1:4"]
+    assert [m["content"] for m in messages] == [row["system"], row["user"]]
+
+
+def test_verl_rows_schema_and_parquet_types(tables, tmp_path):
+    items, interactions, samples = tables
+    prompts = build_prompts(items, interactions, samples, None, PromptConfig("movie"))
+    rows = verl_rows(prompts, "Movies")
+    assert list(rows.columns) == list(VERL_COLUMNS)
+    assert rows["sample_id"].tolist() == ["u1:1", "u1:2", "u1:3", "u1:4", "u2:2"]  # rated targets only
+    row = rows.set_index("sample_id").loc["u1:3"]
+    assert row["data_source"] == "AmazonReviews/Movies" and row["ability"] == "logic"
+    assert [m["role"] for m in row["prompt"]] == ["system", "user"]
+    assert row["prompt"][1]["content"] == prompts.set_index("sample_id").loc["u1:3", "user"]
+    assert row["reward_model"] == {"style": "rule", "ground_truth": "2"}
+    assert row["extra_info"] == {"split": "valid", "user_id": "u1", "item_id": "d", "sample_id": "u1:3"}
+    assert row["label"] == 2.0 and row["split"] == "valid"
+    assert [ground_truth(x) for x in (5.0, 3.0, 4.5)] == ["5", "3", "4.5"]
+    path = tmp_path / "rows.parquet"
+    rows.to_parquet(path, index=False)
+    schema = pq.read_schema(path)
+    assert schema.field("prompt").type == pa.list_(
+        pa.struct([("role", pa.string()), ("content", pa.string())])
+    )
+    assert schema.field("reward_model").type == pa.struct(
+        [("style", pa.string()), ("ground_truth", pa.string())]
+    )
+    assert [f.name for f in schema.field("extra_info").type] == ["split", "user_id", "item_id", "sample_id"]
+    assert schema.field("label").type == pa.float64()
+    assert pd.api.types.is_string_dtype(pd.read_parquet(path)["sample_id"])
+
+
+def test_train_subsample_is_deterministic_and_nested():
+    rows = pd.DataFrame({"sample_id": [f"u{i}:{i % 7 + 1}" for i in range(200)], "x": range(200)})
+    small = subsample(rows, 30, seed=1)
+    assert len(small) == 30 and small["x"].is_monotonic_increasing  # kept in row order
+    shuffled = subsample(rows.sample(frac=1.0, random_state=0), 30, seed=1)
+    assert set(shuffled["sample_id"]) == set(small["sample_id"])
+    assert set(small["sample_id"]) <= set(subsample(rows, 60, seed=1)["sample_id"])
+    assert set(subsample(rows, 30, seed=2)["sample_id"]) != set(small["sample_id"])
+    assert subsample(rows, None) is rows and subsample(rows, 500) is rows
+
+
+def small_tokenizer(items: pd.DataFrame, prompts: pd.DataFrame):
+    from recforge.models.tokenizer import train_bpe_tokenizer
+
+    return train_bpe_tokenizer([*items["title"], *prompts["system"], *prompts["user"]], vocab_size=400)
+
+
+def test_prompt_length_stats_compare_compact_and_full_prompts(tables):
+    items, interactions, samples = tables
+    compact = verl_rows(build_prompts(items, interactions, samples, None, PromptConfig("movie", 1)), "Movies")
+    full = verl_rows(build_prompts(items, interactions, samples, None, PromptConfig("movie", None)), "Movies")
+    tokenizer = small_tokenizer(
+        items, build_prompts(items, interactions, samples, None, PromptConfig("movie"))
+    )
+    test = compact[compact["split"] == "test"]
+    stats = prompt_length_stats(tokenizer, test, full)
+    assert stats["n"] == 1  # u1:4 only (u2's test target is unrated); joined on sample_id
+    text = tokenizer.apply_chat_template(test["prompt"].iloc[0], tokenize=False, add_generation_prompt=True)
+    assert text.endswith("<|im_start|>assistant\n")
+    assert stats["compact"]["max_tokens"] == len(tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert (
+        stats["full"]["mean_tokens"] > stats["compact"]["mean_tokens"] and 0 < stats["mean_token_ratio"] < 1
+    )
+    same = prompt_length_stats(tokenizer, full, full)
+    assert same["n"] == len(full) and same["compact"] == same["full"] and same["mean_token_ratio"] == 1.0
+
+
+def test_prepare_verl_data_counts_and_keys(tables):
+    items, interactions, samples = tables
+    clusters = pd.DataFrame({"item_id": list("abcde"), "cluster": [0, 1, 2, 2, 0]})
+    names = pd.DataFrame({"cluster": [0, 1, 2], "name": ["Space", "Laughs", "Fear"]})
+    splits, stats = prepare_verl_data(
+        items,
+        interactions,
+        samples,
+        clusters,
+        names,
+        None,
+        dataset="Movies",
+        domain="movie",
+        config=VerlDataConfig(max_history=10, max_train_samples=1, seed=0),
+    )
+    assert set(splits) == {"train", "val", "test"}
+    assert len(splits["train"]) == 1 and splits["train"]["sample_id"].iloc[0] in {"u1:1", "u1:2"}
+    assert splits["val"]["sample_id"].tolist() == ["u1:3", "u2:2"]
+    assert splits["test"]["sample_id"].tolist() == ["u1:4"]
+    assert stats["splits"]["train"] == {"samples": 3, "unlabelled_dropped": 1, "rows": 1}
+    assert stats["splits"]["test"] == {"samples": 2, "unlabelled_dropped": 1, "rows": 1}
+    assert "prompt_lengths" not in stats  # no tokenizer
+    # u1:4's history [a5, b3, c4.5, d2]: Space 1-0, Laughs 0-1, Fear 1-1 (tie, left out)
+    user = splits["test"]["prompt"].iloc[0][1]["content"]
+    assert user.startswith(
+        "The user shows preference for the following movie topics (ratings ≥ 4):\n- Space\n\n"
+        "The user shows dislike for the following movie topics (ratings ≤ 3):\n- Laughs\n\n" + INTRO
+    )
+
+
+class Named(dict):
+    """The attribute-and-key access of Snakemake's input/output/params objects."""
+
+    def __getattr__(self, key):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+@pytest.fixture
+def restore_logging(monkeypatch):
+    """The scripts send logging and stderr to their log file; put both back afterwards."""
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+
+
+def run_script(name: str, tmp: Path, **parts) -> None:
+    snakemake = SimpleNamespace(log=[str(tmp / f"{name}.log")], threads=1, wildcards=Named(dataset="Movies"))
+    for key in ("input", "output", "params"):
+        setattr(snakemake, key, Named(parts.get(key, {})))
+    runpy.run_path(str(REPO / "workflow" / "scripts" / f"{name}.py"), init_globals={"snakemake": snakemake})
+
+
+def test_isir_scripts_end_to_end(tables, tmp_path, restore_logging):
+    items, interactions, samples = tables
+    data = {}
+    for name, frame in (
+        ("items_table", items),
+        ("interactions_table", interactions),
+        ("splits_table", samples),
+    ):
+        data[name] = str(tmp_path / f"{name}.parquet")
+        frame.to_parquet(data[name], index=False)
+    rng = np.random.default_rng(0)
+    embeddings = ItemEmbeddings(
+        items["item_id"].tolist(), rng.normal(size=(len(items), 6)).astype(np.float32)
+    )
+    save_item_embeddings(
+        embeddings, {}, tmp_path / "emb.npy", tmp_path / "emb_ids.parquet", tmp_path / "emb.json"
+    )
+    tokenizer = small_tokenizer(
+        items, build_prompts(items, interactions, samples, None, PromptConfig("movie"))
+    )
+    tokenizer.save_pretrained(tmp_path / "base_model")
+
+    out = {k: str(tmp_path / f"{k}") for k in ("clusters.parquet", "names.parquet", "usage.json")}
+    run_script(
+        "isir_clusters",
+        tmp_path,
+        input={"vectors": str(tmp_path / "emb.npy"), "ids": str(tmp_path / "emb_ids.parquet")},
+        output={"clusters": out["clusters.parquet"]},
+        params={"clusters": {"n_clusters": 2, "niter": 5, "nredo": 1, "seed": 0, "top_k": 3}},
+    )
+    clusters = pd.read_parquet(out["clusters.parquet"])
+    assert sorted(clusters["item_id"]) == list("abcde") and set(clusters["cluster"]) == {0, 1}
+    run_script(
+        "isir_cluster_names",
+        tmp_path,
+        input={"clusters": out["clusters.parquet"], "items_table": data["items_table"]},
+        output={"names": out["names.parquet"], "usage": out["usage.json"]},
+        params={
+            "llm": {"backend": "heuristic"},
+            "domain": "movie",
+            "cache": str(tmp_path / "cache.sqlite"),
+            "task": {"top_k": 3, "max_tokens": 32},
+        },
+    )
+    names = pd.read_parquet(out["names.parquet"])
+    assert names["cluster"].tolist() == [0, 1] and names["name"].is_unique
+    verl_out = {k: str(tmp_path / "verl" / f"{k}.parquet") for k in ("train", "val", "test")}
+    run_script(
+        "isir_prompts",
+        tmp_path,
+        input={
+            **data,
+            "clusters": out["clusters.parquet"],
+            "names": out["names.parquet"],
+        },
+        output={**verl_out, "stats": str(tmp_path / "verl" / "prompt_stats.json")},
+        params={"domain": "movie", "tokenizer": str(tmp_path / "base_model"), "isir": {"max_history": 2, "pos_threshold": 4, "grpo": {"ignored": 1}}},
+    )
+    test = pd.read_parquet(verl_out["test"])
+    assert test["sample_id"].tolist() == ["u1:4"] and test["reward_model"].iloc[0]["ground_truth"] == "4"
+    assert len(pd.read_parquet(verl_out["train"])) == 2 and len(pd.read_parquet(verl_out["val"])) == 2
+    stats = read_json(tmp_path / "verl" / "prompt_stats.json")
+    assert stats["prompt_lengths"]["n"] == 1 and stats["config"]["max_history"] == 2
+    assert stats["prompt_lengths"]["full"]["mean_tokens"] > stats["prompt_lengths"]["compact"]["mean_tokens"]
+    assert "verl rows" in (tmp_path / "isir_prompts.log").read_text()
+
+
+def test_fixture_test_prompts_end_with_the_valid_event(movies_fixture_built):
+    items = pd.read_parquet(movies_fixture_built / "items.parquet")
+    interactions = pd.read_parquet(movies_fixture_built / "interactions.parquet")
+    samples = pd.read_parquet(movies_fixture_built / "splits.parquet")
+    prompts = build_prompts(items, interactions, samples, None, PromptConfig("movie", max_history=10))
+    assert prompts["sample_id"].tolist() == samples["sample_id"].tolist()
+    assert prompts["n_history"].max() == 10 and (prompts["n_history"] >= 1).all()
+    lines = {r["item_id"]: r for r in items.to_dict("records")}
+    valid = samples[samples["split"] == "valid"].set_index("user_id")
+    test = prompts[prompts["split"] == "test"]
+    for user, text in zip(test["user_id"], test["user"]):
+        shown = text.split("\n\nThe candidate movie")[0].split("\n")
+        target = valid.loc[user]
+        assert shown[-1] == f"{item_line(lines[target['item_id']])}, {rating_text(target['rating'])}"

@@ -1,0 +1,24 @@
+"""Valid and test ratings of one isir model, answer-only or with reasoning, timed."""
+
+import pandas as pd
+import torch
+
+from recforge.io import write_json, write_parquet
+from recforge.logs import setup_logging
+from recforge.methods.isir import predict
+from recforge.methods.isir.predict import load_for_inference
+
+setup_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+settings = snakemake.params.predict
+rows = pd.concat([pd.read_parquet(snakemake.input.valid), pd.read_parquet(snakemake.input.test)])
+model, tokenizer = load_for_inference(snakemake.input.model, snakemake.params.load)
+if snakemake.params.mode == "cot":
+    gen = predict.cot_generate(model, tokenizer, rows, settings["cot_max_new_tokens"], settings["batch_size"])
+    ratings = predict.cot_ratings(gen.texts)
+else:
+    gen = predict.answer_only_generate(model, tokenizer, rows, settings["batch_size"])
+    ratings = predict.answer_only_ratings(gen.texts)
+write_parquet(predict.prediction_table(rows, ratings, gen.texts), snakemake.output.predictions)
+report = {"mode": snakemake.params.mode, "threads": snakemake.threads, **predict.efficiency(gen, ratings)}
+write_json(report, snakemake.output.efficiency)
