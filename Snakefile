@@ -28,6 +28,8 @@ include: "rules/baselines.smk"
 include: "rules/sasrec.smk"
 include: "rules/models.smk"
 include: "rules/isir.smk"
+include: "rules/sid.smk"
+include: "rules/onerec.smk"
 include: "rules/evaluate.smk"
 
 

@@ -50,7 +50,9 @@ def isir_launch(wildcards, resources):
             return f"--config_file config/accelerate/deepspeed_zero2.yaml {args}"
         return f"--multi_gpu {args}" if gpus > 1 else args
     n = int(launcher["cpu_processes"])
-    args = f"--num_processes {n} --num_machines 1 --mixed_precision no --dynamo_backend no"
+    args = (
+        f"--num_processes {n} --num_machines 1 --mixed_precision no --dynamo_backend no"
+    )
     return f"--multi_gpu {args}" if n > 1 else f"--cpu {args}"
 
 
@@ -83,7 +85,9 @@ def isir_spec(stage):
                 },
             },
         }
-        doc.update({k: input[k] for k in ("traces", "teacher_states") if k in input.keys()})
+        doc.update(
+            {k: input[k] for k in ("traces", "teacher_states") if k in input.keys()}
+        )
         return json.dumps(doc)
 
     return spec
@@ -342,12 +346,12 @@ rule isir_predict:
     output:
         predictions="results/{dataset}/predictions/{method}.parquet",
         efficiency="results/{dataset}/isir/efficiency/{method}.json",
-    wildcard_constraints:
-        method="isir|isir_noalign|isir_cot",
     log:
         "results/{dataset}/logs/{method}/predict.log",
     benchmark:
         "results/{dataset}/benchmarks/{method}/predict.tsv"
+    wildcard_constraints:
+        method="isir|isir_noalign|isir_cot",
     conda:
         "../envs/llm.yaml"
     threads: 2

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURE_CONFIG = "tests/config/fixture.yaml"
 TARGET = "results/Movies/metrics.json"
 BASELINES = ["global_mean", "user_mean", "item_mean", "mf", "popularity", "sasrec"]
+ISIR = ["isir", "isir_noalign", "isir_cot"]
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -114,7 +115,7 @@ def test_local_profile_requests_no_gpu_and_slurm_profile_does():
 def test_fixture_pipeline_end_to_end(workspace):
     snakemake(workspace, TARGET, "-c2", "--configfile", FIXTURE_CONFIG)
     metrics = json.loads((workspace / TARGET).read_text())
-    assert sorted(metrics["methods"]) == sorted(BASELINES)
+    assert sorted(metrics["methods"]) == sorted(BASELINES + ISIR)
     for method, (entry,) in metrics["methods"].items():
         assert entry["protocol"] in {"rating", "topk"}
         splits = {r["split"]: r for r in entry["results"]}
@@ -127,7 +128,20 @@ def test_fixture_pipeline_end_to_end(workspace):
     assert 0 < test["MAE"] < 4 and test["RMSE"] >= test["MAE"]
     assert metrics["provenance"]["config_sha256"]
     assert (workspace / "results/Movies/sasrec/model/model.safetensors").exists()
-    for method in BASELINES:
+    # Seed 000: every artifact of the chain, and the cost figures next to the metrics.
+    isir = workspace / "results/Movies/isir"
+    for artifact in ["verl/train.parquet", "sft/model", "grpo/model", "teacher/states/index.json",
+                     "student_align/model", "student_noalign/model"]:
+        assert (isir / artifact).exists(), artifact
+    assert json.loads((isir / "student_align/report.json").read_text())["kd_ratio"] > 0
+    assert json.loads((isir / "student_noalign/report.json").read_text())["kd_ratio"] == 0
+    efficiency = metrics["efficiency"]
+    prompts = efficiency["isir_prompts"]
+    assert prompts["full"]["mean_tokens"] > prompts["compact"]["mean_tokens"] > 0
+    assert efficiency["isir"]["mean_generated_tokens"] == 1.0
+    assert efficiency["isir_cot"]["mean_generated_tokens"] > 1.0
+    assert efficiency["isir"]["n"] == efficiency["isir_cot"]["n"] == 600  # valid + test
+    for method in BASELINES + ISIR:
         assert list((workspace / f"results/Movies/benchmarks/{method}").glob("*.tsv"))
         assert list((workspace / f"results/Movies/logs/{method}").glob("*.log"))
     # A finished run is stable: nothing reruns without a change.
@@ -145,6 +159,11 @@ def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
     changed.write_text(yaml.safe_dump({"methods": {"mf": {"dim": 8}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
     assert jobs == {"mf": 1, "evaluate": 1, "gather_metrics": 1}
+
+    # The alignment weight concerns the aligned student only, not the kd_ratio-0 one or the teacher.
+    changed.write_text(yaml.safe_dump({"methods": {"isir": {"align": {"kd_ratio": 0.9}}}}))
+    jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
+    assert jobs == {"isir_align": 1, "isir_predict": 1, "evaluate": 1, "gather_metrics": 1}
 
 
 @pytest.mark.slow

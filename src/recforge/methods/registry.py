@@ -10,6 +10,8 @@ METHOD_PROTOCOLS: dict[str, str] = {
     "isir": "rating",
     "isir_noalign": "rating",
     "isir_cot": "rating",
+    "onerec_think": "topk",
+    "onerec_think_cot": "topk",
 }
 
 

@@ -1,0 +1,147 @@
+"""Settings of every OneRec-Think step, one dataclass per config subsection
+(`methods.onerec_think.<section>`). Unknown keys are errors, as in the rest of RecForge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Task mixture of the fork's HEAD ("paper ratios", seed notes 1.4): alignment 24.30 %, sequential
+# 65.73 %, caption 4.94 %, general 5.03 %.
+PAPER_RATIOS = {"alignment": 0.2430, "sequential": 0.6573, "caption": 0.0494, "general": 0.0503}
+
+
+def from_dict(cls: type[T], raw: dict[str, Any] | None) -> T:
+    raw = dict(raw or {})
+    known = {f.name for f in fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys {sorted(unknown)}; known: {sorted(known)}")
+    return cls(**raw)
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    domain: str = "item"
+    max_history: int = 20  # most recent events in a prompt (the seed truncates sequences to 50)
+    caption_max_chars: int = 800  # fork: caption text cut to 800 characters + "..."
+    general_max_chars: int = 1200
+    like_threshold: float = 4.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class MixtureConfig:
+    ratios: dict[str, float] = field(default_factory=lambda: dict(PAPER_RATIOS))
+    total: int | None = None  # cap on the mixture size (None: as large as the smallest task allows)
+    seed: int = 42  # the fork samples with random_state=42
+
+
+@dataclass(frozen=True)
+class UserSummaryConfig:
+    history: int = 15  # the fork summarises 15 items (of the full sequence: a leak; here train events)
+    max_words: int = 120
+    temperature: float = 0.4
+    max_tokens: int = 256
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class CotConfig:
+    recent: int = 5  # recent history items the reasoning looks at
+    max_words: int = 80
+    temperature: float = 0.4  # LLM backends only; the heuristic writer is deterministic
+    max_tokens: int = 160
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One supervised stage (TRL SFTTrainer, prompt-completion data, loss on the completion only)."""
+
+    epochs: float = 1.0
+    lr: float = 1e-5
+    batch_size: int = 8
+    grad_accum: int = 1
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.0
+    max_length: int = 1024
+    max_train_rows: int | None = None  # seeded subsample of the training rows (None: all)
+    max_valid_rows: int = 256  # valid rows for the valid loss
+    select: str = "hr"  # "hr" / "ndcg" (@ rank_eval.k, constrained beam search on valid) or "loss"
+    eval_every_steps: int | None = None  # None: evaluate at the end of every epoch
+    lora: bool = False  # stage 2: LoRA (preset's LoRA defaults + trainable SID rows) instead of full
+    gradient_checkpointing: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.select not in ("hr", "ndcg", "loss"):
+            raise ValueError(f"select must be hr, ndcg or loss, got {self.select!r}")
+
+
+@dataclass(frozen=True)
+class RankEvalConfig:
+    """Valid ranking used for selection: constrained beam search on a seeded valid subset."""
+
+    valid_samples: int = 128
+    k: int = 10
+    num_beams: int = 10
+    batch_size: int = 16
+    max_think_tokens: int = 64  # CoT stages: greedy think of at most this many tokens
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RejectionConfig:
+    """Released reconstruct loop: sample thinks, beam-search SIDs after each, keep hits."""
+
+    rounds: int = 2  # stage-3 SFT rounds; rejection sampling runs between rounds (1: none)
+    n_thinks: int = 2
+    temperature: float = 0.8
+    top_p: float = 0.95
+    top_k: int = 200
+    max_think_tokens: int = 100
+    beam_width: int = 5
+    max_rows: int | None = None  # rows re-sampled per round (None: all training rows)
+    keep: str = "sampled"  # "sampled": the hitting sampled think; "template": the row's own CoT (released)
+    on_miss: str = "empty"  # "empty": empty think (released), "drop": drop the row, "template": keep CoT
+    batch_size: int = 16
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.keep not in ("sampled", "template"):
+            raise ValueError(f"rejection.keep must be sampled or template, got {self.keep!r}")
+        if self.on_miss not in ("empty", "drop", "template"):
+            raise ValueError(f"rejection.on_miss must be empty, drop or template, got {self.on_miss!r}")
+
+
+@dataclass(frozen=True)
+class GRPOSettings:
+    enabled: bool = False
+    steps: int = 50
+    num_generations: int = 4
+    prompts_per_step: int = 2
+    max_completion_length: int = 96
+    lr: float = 1e-6
+    beta: float = 0.0
+    temperature: float = 1.0
+    reward_k: int = 10
+    num_beams: int = 10
+    max_rows: int | None = 2000
+    eval_every_steps: int = 25
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    k: int = 20
+    num_beams: int = 20
+    batch_size: int = 16
+    num_thinks: int = 1  # CoT: thinks per sample (1: greedy; >1: sampled, lists merged by best rank)
+    think_temperature: float = 1.0  # only when num_thinks > 1
+    think_top_p: float = 0.95
+    max_think_tokens: int = 64
+    splits: tuple[str, ...] = ("valid", "test")
+    seed: int = 0
