@@ -91,7 +91,7 @@ def test_teacher_states_student_and_predictions(chain, tmp_path):
     model, tokenizer = load_causal_lm(str(root / "grpo"), **LOAD)
     cot = teacher_traces(model, tokenizer, train, max_new_tokens=24, batch_size=8)
     assert cot["sample_id"].tolist() == train["sample_id"].tolist()
-    assert (cot["correct"] == (cot["prediction"] == cot["label"]) & cot["thinking"].notna()).all()
+    assert (cot["correct"] == (cot["prediction"] == cot["label"])).all() and cot["thinking"].notna().all()
 
     thinking = pd.Series(["<think>\nsome reasoning\n</think>"] * len(train))
     extract_teacher_states(model, tokenizer, train, thinking, tmp_path / "states", [1, 2], batch_size=5, shard_size=6)

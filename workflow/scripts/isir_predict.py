@@ -11,7 +11,8 @@ from recforge.methods.isir.predict import load_for_inference
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 settings = snakemake.params.predict
-rows = pd.concat([pd.read_parquet(snakemake.input.valid), pd.read_parquet(snakemake.input.test)])
+tables = {"valid": snakemake.input.valid, "test": snakemake.input.test}
+rows = pd.concat([pd.read_parquet(tables[split]) for split in settings["splits"]])
 model, tokenizer = load_for_inference(snakemake.input.model, snakemake.params.load)
 if snakemake.params.mode == "cot":
     gen = predict.cot_generate(model, tokenizer, rows, settings["cot_max_new_tokens"], settings["batch_size"])

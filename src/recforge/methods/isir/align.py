@@ -121,6 +121,7 @@ def train_student(
     args: dict[str, Any],
     eval_steps: int,
     out_dir: str | Path,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """`start`: path, dtype, attn_implementation and `lora` (the preset's LoraDefaults) of the GRPO
     model. Writes the merged student to out_dir."""
@@ -149,7 +150,7 @@ def train_student(
         loss_kind=settings.loss,
         layers=teacher.layers,
     )
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
     final = trainer.evaluate()
     if trainer.is_world_process_zero():
         save_stage(trainer.model, tokenizer, out_dir)

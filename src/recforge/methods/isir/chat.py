@@ -33,7 +33,7 @@ def answer_only_prompt(tokenizer: Any, prompt: Sequence[Mapping[str, str]]) -> s
 
 
 def teacher_state_text(tokenizer: Any, prompt: Sequence[Mapping[str, str]], thinking: str) -> str:
-    """`thinking` is the teacher's output up to and including </think>."""
+    """`thinking` is the teacher's output up to and including </think> ("" when it wrote none)."""
     return cot_prompt(tokenizer, prompt) + thinking.rstrip() + "\n" + ANSWER_START
 
 

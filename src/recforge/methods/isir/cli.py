@@ -10,6 +10,7 @@ Every process trains; only the main process writes the model and the report.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -21,6 +22,7 @@ from recforge.io import write_json
 from recforge.methods.isir.align import AlignSettings, train_student
 from recforge.methods.isir.grpo import train_grpo
 from recforge.methods.isir.sft import cold_start_sft
+from recforge.methods.isir.training import checkpoint_dir, drop_checkpoints, resume_from
 from recforge.methods.isir.verl import subsample
 from recforge.models.presets import LoraDefaults
 
@@ -41,7 +43,7 @@ def _model(spec: dict[str, Any], key: str = "start") -> dict[str, Any]:
     return model
 
 
-def run(stage: str, spec: dict[str, Any]) -> dict[str, Any] | None:
+def run(stage: str, spec: dict[str, Any], resume: bool = False) -> dict[str, Any] | None:
     s = spec["settings"]
     seed = s.get("seed", 0)
     train = _rows(spec["train"], s.get("max_train_samples"), seed)
@@ -49,9 +51,9 @@ def run(stage: str, spec: dict[str, Any]) -> dict[str, Any] | None:
     out = spec["out_dir"]
     if stage == "sft":
         traces = pd.read_parquet(spec["traces"])
-        return cold_start_sft(_model(spec), train, valid, traces, s["args"], s["eval_steps"], out)
+        return cold_start_sft(_model(spec), train, valid, traces, s["args"], s["eval_steps"], out, resume)
     if stage == "grpo":
-        return train_grpo(_model(spec), train, valid, s["args"], s["eval_steps"], out)
+        return train_grpo(_model(spec), train, valid, s["args"], s["eval_steps"], out, resume)
     if stage == "align":
         settings = AlignSettings(
             kd_ratio=s["kd_ratio"],
@@ -75,11 +77,20 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     spec = json.loads(args.spec)
-    report = run(args.stage, spec)
     from accelerate import PartialState
 
-    if PartialState().is_main_process:
+    state = PartialState()
+    # A killed job's checkpoints (same spec) are resumed; the main process decides, the others wait.
+    fingerprint = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+    if state.is_main_process:
+        resume_from(spec["out_dir"], fingerprint)
+    state.wait_for_everyone()
+    resume = any(checkpoint_dir(spec["out_dir"]).glob("checkpoint-*"))
+    report = run(args.stage, spec, resume)
+    state.wait_for_everyone()
+    if state.is_main_process:
         write_json(report, Path(spec["report"]))
+        drop_checkpoints(spec["out_dir"])
         log.info("%s done: %s", args.stage, spec["report"])
 
 

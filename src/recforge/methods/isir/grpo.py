@@ -40,6 +40,7 @@ def train_grpo(
     args: dict[str, Any],
     eval_steps: int,
     out_dir: str | Path,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """`start`: path, dtype, attn_implementation of the policy's starting point (the cold-start SFT
     model, or the base model when it already writes the format)."""
@@ -63,7 +64,7 @@ def train_grpo(
         eval_dataset=Dataset.from_list(grpo_records(valid)),
         processing_class=tokenizer,
     )
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
     if trainer.is_world_process_zero():
         save_stage(trainer.model, tokenizer, out_dir)
     history = [

@@ -42,6 +42,7 @@ def cold_start_sft(
     args: dict[str, Any],
     eval_steps: int,
     out_dir: str | Path,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """`base`: path, dtype, attn_implementation of the starting model. Writes the selected model to
     out_dir and returns a report."""
@@ -67,7 +68,7 @@ def cold_start_sft(
         eval_dataset=Dataset.from_list(sft_records(valid_rows)),
         processing_class=tokenizer,
     )
-    result = trainer.train()
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
     final = trainer.evaluate()
     if trainer.is_world_process_zero():
         save_stage(trainer.model, tokenizer, out_dir)

@@ -14,11 +14,12 @@ from recforge.methods.isir.predict import cot_generate, cot_ratings
 def teacher_traces(
     model: Any, tokenizer: Any, rows: pd.DataFrame, max_new_tokens: int, batch_size: int
 ) -> pd.DataFrame:
-    """sample_id, label, completion, thinking (up to </think>, None if absent), prediction, correct
-    (prediction equals the label exactly and the completion has a think block), generated_tokens."""
+    """sample_id, label, completion, thinking (up to </think>; "" when the completion has none, as the
+    paper's split at the last </think> gives), prediction, correct (the answer equals the label
+    exactly: the paper's mask), generated_tokens."""
     gen = cot_generate(model, tokenizer, rows, max_new_tokens, batch_size)
     predictions = cot_ratings(gen.texts)
-    thinking = [split_thinking(t) for t in gen.texts]
+    thinking = [split_thinking(t) or "" for t in gen.texts]
     labels = rows["label"].to_numpy(dtype="float64")
     return pd.DataFrame(
         {
@@ -27,7 +28,7 @@ def teacher_traces(
             "completion": gen.texts,
             "thinking": thinking,
             "prediction": predictions,
-            "correct": (predictions == labels) & pd.notna(pd.Series(thinking)).to_numpy(),
+            "correct": predictions == labels,
             "generated_tokens": gen.new_tokens,
         }
     )
