@@ -22,7 +22,7 @@ import torch
 from recforge.methods.isir.alignment_loss import alignment_loss
 from recforge.methods.isir.chat import answer_only_prompt
 from recforge.methods.isir.hidden import TeacherStates
-from recforge.methods.isir.training import checkpoint_dir, load_for_training, save_stage, training_args
+from recforge.methods.isir.training import checkpoint_dir, load_for_training, train_and_save, training_args
 from recforge.models.tokens import ANSWER_END
 
 log = logging.getLogger(__name__)
@@ -150,10 +150,8 @@ def train_student(
         loss_kind=settings.loss,
         layers=teacher.layers,
     )
-    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    result = train_and_save(trainer, tokenizer, out_dir, resume)
     final = trainer.evaluate()
-    if trainer.is_world_process_zero():
-        save_stage(trainer.model, tokenizer, out_dir)
     return {
         "train_samples": len(rows),
         "valid_samples": len(valid),

@@ -16,7 +16,7 @@ import pandas as pd
 
 from recforge.methods.isir.chat import messages
 from recforge.methods.isir.reward import grpo_reward
-from recforge.methods.isir.training import checkpoint_dir, load_for_training, save_stage, training_args
+from recforge.methods.isir.training import checkpoint_dir, load_for_training, train_and_save, training_args
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,7 @@ def train_grpo(
         eval_dataset=Dataset.from_list(grpo_records(valid)),
         processing_class=tokenizer,
     )
-    result = trainer.train(resume_from_checkpoint=True if resume else None)
-    if trainer.is_world_process_zero():
-        save_stage(trainer.model, tokenizer, out_dir)
+    result = train_and_save(trainer, tokenizer, out_dir, resume)
     history = [
         {k: v for k, v in entry.items() if k in ("step", "reward", "eval_reward", "kl", "eval_kl")}
         for entry in trainer.state.log_history

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from recforge.methods.isir.chat import messages
-from recforge.methods.isir.training import checkpoint_dir, load_for_training, save_stage, training_args
+from recforge.methods.isir.training import checkpoint_dir, load_for_training, train_and_save, training_args
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,8 @@ def cold_start_sft(
         eval_dataset=Dataset.from_list(sft_records(valid_rows)),
         processing_class=tokenizer,
     )
-    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    result = train_and_save(trainer, tokenizer, out_dir, resume)
     final = trainer.evaluate()
-    if trainer.is_world_process_zero():
-        save_stage(trainer.model, tokenizer, out_dir)
     return {
         "train_samples": len(train_rows),
         "valid_samples": len(valid_rows),

@@ -77,6 +77,15 @@ def load_for_training(path: str, dtype: str, attn_implementation: str) -> tuple[
     return model, tokenizer
 
 
+def train_and_save(trainer: Any, tokenizer: Any, out_dir: str | Path, resume: bool) -> Any:
+    """Train (resuming a killed run's checkpoints when `resume`), then save the selected model from
+    the main process. Returns the TrainOutput."""
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
+    if trainer.is_world_process_zero():
+        save_stage(trainer.model, tokenizer, out_dir)
+    return result
+
+
 def save_stage(model: Any, tokenizer: Any, out_dir: str | Path) -> None:
     """The selected model, merged (LoRA folded in) so the next stage loads it like any checkpoint."""
     if hasattr(model, "merge_and_unload"):
