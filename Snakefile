@@ -9,8 +9,12 @@ from snakemake.utils import min_version, validate
 SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, SRC)
 # (The workflow sets PYTHONPATH rather than requiring it, so it is no `envvars:` entry.)
+# Shell rules call console scripts (`accelerate launch`): find them next to the interpreter that runs
+# Snakemake, so `.venv/bin/snakemake` works without an activated venv (a per-rule conda env, when
+# used, is activated in front of this).
 os.environ.update(
-    PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
+    PYTHONPATH=os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])),
+    PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
 )
 
 min_version("9.0")

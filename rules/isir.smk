@@ -80,7 +80,7 @@ rule isir_prompts:
     params:
         tokenizer=lambda wc: base_model(wc.dataset).path,
         domain=lambda wc: llm_domain(wc.dataset),
-        isir=lambda wc: isir(wc.dataset),
+        isir=isir_keys("max_history", "pos_threshold", "max_train_samples", "seed"),
     script:
         "../workflow/scripts/isir_prompts.py"
 
@@ -110,7 +110,10 @@ rule isir_traces:
     params:
         llm=lambda wc: llm_settings(wc.dataset),
         domain=lambda wc: llm_domain(wc.dataset),
-        isir=lambda wc: isir(wc.dataset),
+        isir=isir_keys("max_history", "pos_threshold", "seed"),
+        sft=isir_keys(
+            "max_train_samples", "max_valid_samples", "trace_sampling", section="sft"
+        ),
         cache=llm_cache("isir_traces"),
     script:
         "../workflow/scripts/isir_traces.py"
@@ -139,6 +142,7 @@ rule isir_sft:
     params:
         launch=isir_launch,
         spec=isir_spec("sft"),
+        settings=isir_stage_settings("sft"),
     shell:
         "accelerate launch {params.launch} -m recforge.methods.isir.cli sft --spec {params.spec:q} > {log} 2>&1"
 
@@ -165,6 +169,7 @@ rule isir_grpo:
     params:
         launch=isir_launch,
         spec=isir_spec("grpo"),
+        settings=isir_stage_settings("grpo"),
     shell:
         "accelerate launch {params.launch} -m recforge.methods.isir.cli grpo --spec {params.spec:q} > {log} 2>&1"
 
@@ -187,7 +192,8 @@ rule isir_teacher:
         runtime=base_model_resource("generate", "runtime"),
         gpu=base_model_resource("generate", "gpu"),
     params:
-        isir=lambda wc: isir(wc.dataset),
+        seed=lambda wc: isir(wc.dataset)["seed"],
+        teacher=lambda wc: isir(wc.dataset)["teacher"],
         load=lambda wc: isir_load(wc.dataset),
     script:
         "../workflow/scripts/isir_teacher.py"
@@ -241,6 +247,7 @@ rule isir_align:
     params:
         launch=isir_launch,
         spec=isir_spec("align"),
+        settings=isir_stage_settings("align"),
     shell:
         "accelerate launch {params.launch} -m recforge.methods.isir.cli align --spec {params.spec:q} > {log} 2>&1"
 

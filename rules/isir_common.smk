@@ -13,6 +13,18 @@ def isir(dataset):
     return method_config(dataset, "isir")
 
 
+def isir_keys(*keys, section=None):
+    """Params function: only these keys of the isir config (or of one of its sections), so that a
+    change elsewhere in `methods.isir` does not make this rule's outputs stale."""
+
+    def params(wildcards):
+        settings = isir(wildcards.dataset)
+        settings = settings[section] if section else settings
+        return {k: settings[k] for k in keys}
+
+    return params
+
+
 def isir_embeddings(wildcards):
     return item_embeddings(isir(wildcards.dataset)["embedder"], wildcards.dataset)
 
@@ -54,34 +66,52 @@ def isir_launch(wildcards, resources):
     return f"--multi_gpu {args}" if n > 1 else f"--cpu {args}"
 
 
-def isir_spec(stage):
-    """The JSON spec of a training stage for recforge.methods.isir.cli."""
+def isir_stage_settings(stage):
+    """A training stage's settings and how its model loads. A rule lists this as a param of its own
+    because Snakemake's params trigger skips params functions of input/output such as isir_spec.
+    """
 
-    def spec(wildcards, input, output):
+    def stage_settings(wildcards):
         settings = isir(wildcards.dataset)
         preset = base_model(wildcards.dataset)
-        stage_settings = dict(settings[stage], seed=settings["seed"])
+        chosen = dict(settings[stage], seed=settings["seed"])
         if stage == "align":
-            stage_settings["kd_ratio"] = (
+            chosen["kd_ratio"] = (
                 0.0 if wildcards.student == "noalign" else settings["align"]["kd_ratio"]
             )
+        load = {
+            "dtype": preset.dtype,
+            "attn_implementation": preset.attn_implementation,
+            "lora": {
+                "r": preset.lora.r,
+                "alpha": preset.lora.alpha,
+                "dropout": preset.lora.dropout,
+                "target_modules": list(preset.lora.target_modules),
+            },
+        }
+        return {"settings": chosen, "load": load}
+
+    return stage_settings
+
+
+def isir_spec(stage):
+    """The JSON spec of a training stage for recforge.methods.isir.cli."""
+    stage_settings = isir_stage_settings(stage)
+
+    def spec(wildcards, input, output):
+        chosen = stage_settings(wildcards)
+        start = (
+            input.start
+            if "start" in input.keys()
+            else base_model(wildcards.dataset).path
+        )
         doc = {
             "train": input.train,
             "valid": input.valid,
             "out_dir": output.model,
             "report": output.report,
-            "settings": stage_settings,
-            "start": {
-                "path": input.start if "start" in input.keys() else preset.path,
-                "dtype": preset.dtype,
-                "attn_implementation": preset.attn_implementation,
-                "lora": {
-                    "r": preset.lora.r,
-                    "alpha": preset.lora.alpha,
-                    "dropout": preset.lora.dropout,
-                    "target_modules": list(preset.lora.target_modules),
-                },
-            },
+            "settings": chosen["settings"],
+            "start": {"path": start, **chosen["load"]},
         }
         doc.update(
             {k: input[k] for k in ("traces", "teacher_states") if k in input.keys()}

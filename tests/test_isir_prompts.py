@@ -341,3 +341,37 @@ def test_fixture_test_prompts_end_with_the_valid_event(movies_fixture_built):
         shown = text.split("\n\nThe candidate movie")[0].split("\n")
         target = valid.loc[user]
         assert shown[-1] == f"{item_line(lines[target['item_id']])}, {rating_text(target['rating'])}"
+
+
+def test_a_movielens_dataset_gives_verl_rows_with_half_star_labels(tmp_path):
+    """Any dataset with explicit ratings feeds the chain: MovieLens through its adapter, half stars kept."""
+    from recforge.data import load_dataset
+
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text(
+        "userId,movieId,rating,timestamp\n"
+        + "".join(f"1,{m},{r},{t}\n" for t, (m, r) in enumerate([(10, 4.0), (20, 2.5), (30, 5.0), (40, 3.5)]))
+        + "".join(f"2,{m},{r},{t}\n" for t, (m, r) in enumerate([(20, 1.0), (40, 4.5), (10, 0.5), (30, 3.0)])),
+        encoding="utf-8",
+    )
+    movies = tmp_path / "movies.csv"
+    movies.write_text(
+        "movieId,title,genres\n10,Heat (1995),Action|Crime\n20,Toy Story (1995),Animation\n"
+        "30,Alien (1979),Horror|Sci-Fi\n40,Clueless (1995),Comedy\n",
+        encoding="utf-8",
+    )
+    ds = load_dataset("movielens", {"ratings": str(ratings), "movies": str(movies)})
+    clusters = pd.DataFrame({"item_id": ["10", "20", "30", "40"], "cluster": [0, 1, 0, 1]})
+    names = pd.DataFrame({"cluster": [0, 1], "name": ["Tension", "Light fare"]})
+    splits, _ = prepare_verl_data(
+        ds.items, ds.interactions, ds.samples, clusters, names, None, dataset="ML", domain="movie"
+    )
+    # leave-one-out: user 1 is tested on Clueless (3.5), user 2 on Alien (3.0)
+    test = splits["test"].set_index("sample_id")
+    truths = sorted(test["reward_model"].map(lambda r: r["ground_truth"]))
+    assert truths == ["3", "3.5"]
+    user1 = next(p for p in test["prompt"] if "Clueless" in p[1]["content"])[1]["content"]
+    # user 1's sketch: Tension 2 liked (4.0, 5.0), Light fare 1 disliked (2.5); the target is not in it
+    assert "- Tension" in user1 and "dislike for the following movie topics (ratings ≤ 3):\n- Light fare" in user1
+    assert "Toy Story (1995), Animation, 2.5" in user1
+    assert (splits["train"]["data_source"] == "AmazonReviews/ML").all()

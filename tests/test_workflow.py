@@ -22,6 +22,7 @@ FIXTURE_CONFIG = "tests/config/fixture.yaml"
 TARGET = "results/Movies/metrics.json"
 BASELINES = ["global_mean", "user_mean", "item_mean", "mf", "popularity", "sasrec"]
 ISIR = ["isir", "isir_noalign", "isir_cot"]
+ONEREC = ["onerec_think", "onerec_think_cot"]
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -115,7 +116,7 @@ def test_local_profile_requests_no_gpu_and_slurm_profile_does():
 def test_fixture_pipeline_end_to_end(workspace):
     snakemake(workspace, TARGET, "-c2", "--configfile", FIXTURE_CONFIG)
     metrics = json.loads((workspace / TARGET).read_text())
-    assert sorted(metrics["methods"]) == sorted(BASELINES + ISIR)
+    assert sorted(metrics["methods"]) == sorted(BASELINES + ISIR + ONEREC)
     for method, (entry,) in metrics["methods"].items():
         assert entry["protocol"] in {"rating", "topk"}
         splits = {r["split"]: r for r in entry["results"]}
@@ -141,7 +142,15 @@ def test_fixture_pipeline_end_to_end(workspace):
     assert efficiency["isir"]["mean_generated_tokens"] == 1.0
     assert efficiency["isir_cot"]["mean_generated_tokens"] > 1.0
     assert efficiency["isir"]["n"] == efficiency["isir_cot"]["n"] == 300  # the test split
-    for method in BASELINES + ISIR:
+    # Seed 002: unique semantic IDs, the staged checkpoints, and decoding that never leaves the catalogue.
+    sid_report = json.loads((workspace / "results/Movies/sid/report.json").read_text())
+    assert sid_report["collision_rate"] == 0 and sid_report["n_unique_codes"] == sid_report["n_items"]
+    for stage in ["stage1", "stage2", "stage3"]:
+        assert (workspace / "results/Movies/onerec" / stage).is_dir(), stage
+    for method in ONEREC:
+        test = next(r for r in metrics["methods"][method][0]["results"] if r["split"] == "test")
+        assert test["metrics"]["out_of_catalogue_rate"] == 0, method
+    for method in BASELINES + ISIR + ONEREC:
         assert list((workspace / f"results/Movies/benchmarks/{method}").glob("*.tsv"))
         assert list((workspace / f"results/Movies/logs/{method}").glob("*.log"))
     # A finished run is stable: nothing reruns without a change.
@@ -164,6 +173,11 @@ def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
     changed.write_text(yaml.safe_dump({"methods": {"isir": {"align": {"kd_ratio": 0.9}}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
     assert jobs == {"isir_align": 1, "isir_predict": 1, "evaluate": 1, "gather_metrics": 1}
+
+    # The CoT think length is a decoding setting: no OneRec-Think stage retrains.
+    changed.write_text(yaml.safe_dump({"methods": {"onerec_think": {"predict": {"max_think_tokens": 8}}}}))
+    jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
+    assert jobs == {"onerec_think_predict": 1, "onerec_think_cot_predict": 1, "evaluate": 2, "gather_metrics": 1}
 
 
 @pytest.mark.slow

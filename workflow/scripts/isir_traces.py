@@ -10,7 +10,7 @@ from recforge.methods.isir.traces import trace_requests, write_traces
 from recforge.methods.isir.verl import subsample
 
 setup_logging(snakemake.log[0])
-isir, sft = snakemake.params.isir, snakemake.params.isir["sft"]
+isir, sft = snakemake.params.isir, snakemake.params.sft
 tables = read_tables(snakemake.input)
 wanted = pd.concat(
     [
