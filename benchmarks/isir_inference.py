@@ -4,8 +4,8 @@ back to back on one machine (the rules time each method in its own job, possibly
     python benchmarks/isir_inference.py --results results/Movies --rows 500 --threads 2
 
 Reads the trained models of a finished isir run (student_align/model, grpo/model) and
-isir/verl/test.parquet; prints one JSON object. Settings come from the config's `methods.isir.predict`
-defaults unless given.
+isir/verl/test.parquet; prints one JSON object. The option defaults are those of the default config
+(`methods.isir.predict`: batch 64, 128 CoT tokens; the tiny model's float32 + sdpa).
 """
 
 from __future__ import annotations

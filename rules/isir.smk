@@ -192,8 +192,7 @@ rule isir_teacher:
         runtime=base_model_resource("generate", "runtime"),
         gpu=base_model_resource("generate", "gpu"),
     params:
-        seed=lambda wc: isir(wc.dataset)["seed"],
-        teacher=lambda wc: isir(wc.dataset)["teacher"],
+        isir=isir_keys("seed", "teacher"),
         load=lambda wc: isir_load(wc.dataset),
     script:
         "../workflow/scripts/isir_teacher.py"
