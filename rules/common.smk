@@ -29,9 +29,23 @@ def dataset_source_files(wildcards):
 
 def method_config(dataset, method):
     """The global settings of a method with the dataset's overrides merged over them."""
-    settings = copy.deepcopy(config["methods"].get(method, {}))
-    settings.update(config["datasets"][dataset].get("overrides", {}).get(method, {}))
-    return settings
+    return merged(
+        config["methods"].get(method, {}),
+        config["datasets"][dataset].get("overrides", {}).get(method, {}),
+    )
+
+
+def merged(base, override):
+    """A copy of `base` with `override` merged in key by key, nested mappings included (an override of
+    one stage setting keeps the stage's other settings)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        out[key] = (
+            merged(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else copy.deepcopy(value)
+        )
+    return out
 
 
 def enabled_methods(dataset):

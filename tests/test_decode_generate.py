@@ -20,6 +20,7 @@ from recforge.decode import (
     sid_sequences,
     title_sequences,
 )
+from recforge.decode.sid_search import sid_beam_search
 from recforge.models.chat_template import chatml
 from recforge.models.pretrain import PretrainConfig, pack, pretrain
 from recforge.models.tiny import TinyModelConfig, qwen3_config
@@ -157,6 +158,41 @@ def test_sid_mode_equals_prefix_allowed_tokens_fn(lm, sid_catalogue):
     theirs, _ = generate_raw(model, tokenizer, SID_PROMPTS, 6, trie.max_length + 2, prefix_allowed_tokens_fn=allowed)
     assert torch.equal(ours.sequences, theirs.sequences)
     assert torch.equal(ours.sequences_scores, theirs.sequences_scores)
+
+
+@pytest.mark.parametrize("num_beams", [6, 41, 50])
+def test_shared_prefill_equals_transformers_beam_search(lm, sid_catalogue, num_beams):
+    """Encoding each prompt once gives transformers' beams: same items, order and scores, also when
+    the beams outnumber the catalogue's distinct SIDs (missing beams scored -inf, never ranked)."""
+    model, tokenizer = lm
+    trie, _ = sid_catalogue
+    end, eos = tokenizer.convert_tokens_to_ids(SID_END), tokenizer.eos_token_id
+    encoded = tokenizer(SID_PROMPTS, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+    prompt_length = encoded["input_ids"].shape[1]
+    theirs, _ = generate_raw(model, tokenizer, SID_PROMPTS, num_beams, trie.max_length + 1,
+                             logits_processor=LogitsProcessorList([TrieLogitsProcessor(trie, prompt_length, end, "sid", eos_token_id=eos)]))
+    generated, scores = sid_beam_search(model, encoded, trie, TrieLogitsProcessor(trie, prompt_length, end, "sid", eos_token_id=eos),
+                                        num_beams)
+    real = torch.isfinite(scores)
+    assert real.sum(1).tolist() == [min(num_beams, trie.num_terminals)] * len(SID_PROMPTS)
+    their_scores = theirs.sequences_scores.view(len(SID_PROMPTS), num_beams)
+    their_tokens = theirs.sequences[:, prompt_length:].view(len(SID_PROMPTS), num_beams, -1)
+    assert torch.equal(generated[real], their_tokens[real])
+    torch.testing.assert_close(scores[real], their_scores[real], rtol=1e-5, atol=1e-5)
+    ranked = {engine: constrained_generate(model, tokenizer, SID_PROMPTS, trie, k=min(num_beams, 41), num_beams=num_beams,
+                                           batch_size=2, mode="sid", engine=engine)
+              for engine in ("transformers", "shared_prefill")}
+    assert ranked["transformers"] == ranked["shared_prefill"]
+
+
+def test_shared_prefill_needs_items_of_one_length(lm):
+    model, tokenizer = lm
+    ragged = ItemTrie.build(sid_sequences(tokenizer, [[1, 2, 3], [1, 2]]), ["x", "y"])
+    assert not ragged.same_length()
+    with pytest.raises(ValueError, match="one token length"):
+        constrained_generate(model, tokenizer, SID_PROMPTS[:1], ragged, k=2, num_beams=2, mode="sid",
+                             engine="shared_prefill")
+    assert len(constrained_generate(model, tokenizer, SID_PROMPTS[:1], ragged, k=2, num_beams=2, mode="sid")[0]) == 2
 
 
 def test_title_mode_free_text_and_real_items(lm):

@@ -39,7 +39,7 @@ def test_no_cot_prompts_end_in_an_empty_think_and_the_sid_marker():
     tok = tokenizer()
     seq = sequential_rows(interactions, samples, sid_of(), TaskConfig())
     decoder = FakeDecoder()
-    cfg = PredictConfig(k=2, num_beams=2)
+    cfg = PredictConfig(k=2, num_beams=2, exclude_history=False)
     frame = PR.predict(_NoModel(), tok, seq, decoder, cfg, cot=False)
     assert frame.columns.tolist() == ["sample_id", "split", "items"]
     assert frame["items"].tolist() == [["i2", "i1"]] * 4  # de-duplicated, cut to k
@@ -47,6 +47,17 @@ def test_no_cot_prompts_end_in_an_empty_think_and_the_sid_marker():
     rendered = P.render_prompt(tok, valid["system"], valid["user"])
     assert decoder.seen[0] == rendered + "<think>\n\n</think>\n<|sid_begin|>"
     assert rendered.endswith("<|im_start|>assistant\n") and valid["user"] in rendered
+
+
+def test_history_items_are_dropped_before_the_cut_to_k():
+    """Beams i2, i2, i1, i3 for every row: u1 has bought i1, i2 and i3 (nothing is left), u2 none of
+    i1/i2 (both kept); the search asks for num_beams items, not k, to leave room."""
+    items, interactions, samples = tables()
+    seq = sequential_rows(interactions, samples, sid_of(), TaskConfig())
+    decoder = FakeDecoder()
+    frame = PR.predict(_NoModel(), tokenizer(), seq, decoder, PredictConfig(k=2, num_beams=4), cot=False)
+    assert dict(zip(frame["sample_id"], frame["items"].map(list))) == {
+        "u1:4": [], "u1:5": [], "u2:5": ["i2", "i1"], "u2:6": ["i2", "i1"]}
 
 
 def test_cot_prompts_carry_the_models_think(monkeypatch):

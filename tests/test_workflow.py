@@ -179,6 +179,12 @@ def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
     assert jobs == {"onerec_think_predict": 1, "onerec_think_cot_predict": 1, "evaluate": 2, "gather_metrics": 1}
 
+    # A dataset override merges key by key: restating one predict setting (the fixture's own value)
+    # keeps the section's other settings, so nothing is stale.
+    override = {"onerec_think": {"predict": {"max_think_tokens": 24}}}
+    changed.write_text(yaml.safe_dump({"datasets": {"Movies": {"overrides": override}}}))
+    assert planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed)) == {}
+
 
 @pytest.mark.slow
 def test_killed_run_resumes_and_loses_nothing(workspace):

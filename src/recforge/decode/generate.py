@@ -1,8 +1,11 @@
 """Constrained beam search for a batch of prompts -> a ranked list of catalogue item ids per prompt.
 
-Uses transformers' own `generate` (beam search) with `TrieLogitsProcessor`; nothing here searches by
-hand. Every decoding knob is set explicitly in one GenerationConfig (`decoding_config`), so values
-in a model's saved generation_config (sampling, repetition penalties, min lengths) cannot leak in.
+Two engines, one processor (`TrieLogitsProcessor`) and one ranking:
+- "transformers": transformers' own `generate` (beam search). Every decoding knob is set explicitly in
+  one GenerationConfig (`decoding_config`), so values in a model's saved generation_config (sampling,
+  repetition penalties, min lengths) cannot leak in. Serves both modes.
+- "shared_prefill" (SID mode): the same search with each prompt encoded once instead of num_beams
+  times (recforge.decode.sid_search); the default for SID tries, whose items all have one length.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 from transformers import GenerationConfig, LogitsProcessorList
 
 from recforge.decode.processor import MODES, TrieLogitsProcessor
+from recforge.decode.sid_search import sid_beam_search
 from recforge.decode.trie import ItemTrie
 from recforge.models.tokens import ITEM_END, ITEM_START, SID_BEGIN, SID_END, sid_token
 
@@ -22,6 +27,7 @@ from recforge.models.tokens import ITEM_END, ITEM_START, SID_BEGIN, SID_END, sid
 # when the trie offers fewer continuations than beams, such placeholder beams (or -inf ones) survive to
 # the end. Their scores are not model probabilities and must not be ranked (`_placeholder_bound`).
 BEAM_PLACEHOLDER = -1e9
+ENGINES = ("auto", "transformers", "shared_prefill")
 
 
 def sid_sequences(tokenizer: Any, codes: Sequence[Sequence[int]]) -> list[list[int]]:
@@ -144,6 +150,7 @@ def constrained_generate(
     item_start: str | None = None,
     item_end: str | None = None,
     prune_generated: bool = True,
+    engine: str = "auto",
 ) -> list[list[str]]:
     """Per prompt, up to `k` distinct item ids ranked by beam score (first occurrence kept).
 
@@ -158,6 +165,9 @@ def constrained_generate(
     length, which favours long titles. `eos_token_id` defaults to the tokenizer's, `pad_token_id` to
     the tokenizer's pad (else EOS). Prompts are left-padded, so the processor's prompt_length is the
     padded length of the batch.
+
+    `engine`: "transformers", "shared_prefill" (SID mode with items of one length, the usual SID trie;
+    same beams, each prompt encoded once) or "auto" (shared_prefill where it applies).
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -177,6 +187,14 @@ def constrained_generate(
         if mode == "title":
             raise ValueError("title mode needs max_new_tokens (the length of the whole answer)")
         max_new_tokens = trie.max_length + 1
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if engine == "auto":
+        engine = "shared_prefill" if mode == "sid" and trie.same_length() else "transformers"
+    if engine == "shared_prefill" and (mode != "sid" or num_return_sequences != num_beams
+                                       or max_new_tokens != trie.max_length + 1):
+        raise ValueError("the shared_prefill engine decodes SID mode only, one item per beam "
+                         "(num_return_sequences = num_beams, max_new_tokens = SID length + 1)")
     start_id, end_id = markers(tokenizer, mode, item_start, item_end)
     eos = tokenizer.eos_token_id if eos_token_id is None else eos_token_id
     if eos is None:
@@ -195,7 +213,9 @@ def constrained_generate(
     )
     device = next(model.parameters()).device
     ranked: list[list[str]] = []
-    for first in range(0, len(prompts), batch_size):
+    starts = range(0, len(prompts), batch_size)
+    # Progress on stderr (the rule's log), at most every 30 s; silent for a single batch.
+    for first in tqdm(starts, desc=f"{mode} beam search", unit="batch", mininterval=30, disable=len(starts) < 2):
         batch = prompts[first : first + batch_size]
         encoded = tokenizer(
             batch, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False
@@ -215,13 +235,16 @@ def constrained_generate(
             eos_token_id=eos,
             prune_generated=prune_generated,
         )
-        out = model.generate(
-            **encoded, generation_config=config, logits_processor=LogitsProcessorList([processor])
-        )
+        if engine == "shared_prefill":
+            generated, scores = sid_beam_search(model, encoded, trie, processor, num_beams)
+        else:
+            out = model.generate(
+                **encoded, generation_config=config, logits_processor=LogitsProcessorList([processor])
+            )
+            generated = out.sequences[:, prompt_length:].view(len(batch), num_return_sequences, -1)
+            scores = out.sequences_scores.view(len(batch), num_return_sequences)
         bound = _placeholder_bound(max_new_tokens, length_penalty)
-        ranked.extend(
-            _rank(out, len(batch), num_return_sequences, prompt_length, bound, trie, mode, start_id, end_id, k)
-        )
+        ranked.extend(_rank(generated.tolist(), scores.tolist(), bound, trie, mode, start_id, end_id, k))
     return ranked
 
 
@@ -231,14 +254,13 @@ def _placeholder_bound(max_new_tokens: int, length_penalty: float) -> float:
     return 0.5 * BEAM_PLACEHOLDER / max(1, max_new_tokens) ** max(length_penalty, 0.0)
 
 
-def _rank(out, n_prompts, per_prompt, prompt_length, bound, trie, mode, start_id, end_id, k) -> list[list[str]]:
-    sequences = out.sequences[:, prompt_length:].view(n_prompts, per_prompt, -1).tolist()
-    scores = out.sequences_scores.view(n_prompts, per_prompt).tolist()
+def _rank(sequences, scores, bound, trie, mode, start_id, end_id, k) -> list[list[str]]:
+    """Items per prompt from its beams' generated tokens [prompt][beam][token] and scores."""
     ranked = []
     for beams, beam_scores in zip(sequences, scores):
         items: dict[str, None] = {}
-        # transformers returns a prompt's beams best first; sorted() is stable, so ties keep its order.
-        for b in sorted(range(per_prompt), key=lambda b: -beam_scores[b]):
+        # Both engines give a prompt's beams best first; sorted() is stable, so ties keep that order.
+        for b in sorted(range(len(beams)), key=lambda b: -beam_scores[b]):
             if not beam_scores[b] > bound:
                 continue
             for item in items_in(beams[b], trie, mode, start_id, end_id):

@@ -197,6 +197,16 @@ class ItemTrie:
                 out.append(tuple(t for _, t in path))
         return out
 
+    def same_length(self) -> bool:
+        """True when every item sequence has max_length tokens (every SID trie: collision resolution
+        keeps the length fixed). Depths by preorder: a parent's id is below its children's."""
+        _, parents = self._node_tokens_and_parents()
+        depth = np.zeros(self.num_nodes, dtype=np.int64)
+        for _ in range(self.max_length):
+            depth[1:] = depth[parents[1:]] + 1
+        terminal = np.diff(self.term_offsets) > 0
+        return bool(np.all(depth[terminal] == self.max_length))
+
     def _node_tokens_and_parents(self) -> tuple[np.ndarray, np.ndarray]:
         tokens = np.zeros(self.num_nodes, dtype=np.int64)
         parents = np.zeros(self.num_nodes, dtype=np.int64)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from recforge.eval.metrics import first_hit_rank, hit_at_k, ndcg_at_k
 from recforge.methods._common import topk_frame
@@ -96,7 +97,8 @@ def generate_thinks(model: Any, tokenizer: Any, prompts: Sequence[str], *, max_n
         if n > 1:
             raise ValueError("greedy decoding gives one think per prompt; use do_sample for n > 1")
     with torch.no_grad():
-        for lo in range(0, len(prompts), batch_size):
+        starts = range(0, len(prompts), batch_size)
+        for lo in tqdm(starts, desc="thinks", unit="batch", mininterval=30, disable=len(starts) < 2):
             batch = tokenizer(list(prompts[lo : lo + batch_size]), return_tensors="pt", padding=True,
                               add_special_tokens=False).to(device)
             generated = model.generate(**batch, **kwargs)
@@ -143,11 +145,15 @@ def predict(model: Any, tokenizer: Any, sequential: pd.DataFrame, decoder: SidDe
     thinks (`thinks` column, list[str]) for the CoT method."""
     rows = sequential[sequential["split"].isin(list(cfg.splits))]
     model.eval()
-    ranked, thinks = rank_rows(model, tokenizer, rows, decoder, cot=cot, k=cfg.k, num_beams=cfg.num_beams,
+    searched = max(cfg.k, cfg.num_beams) if cfg.exclude_history else cfg.k
+    ranked, thinks = rank_rows(model, tokenizer, rows, decoder, cot=cot, k=searched, num_beams=cfg.num_beams,
                                batch_size=cfg.batch_size, max_think_tokens=cfg.max_think_tokens,
                                num_thinks=cfg.num_thinks, think_temperature=cfg.think_temperature,
                                think_top_p=cfg.think_top_p, seed=cfg.seed)
-    frame = topk_frame(rows["key"].tolist(), rows["split"].tolist(), [list(map(str, r)) for r in ranked])
+    if cfg.exclude_history:
+        seen = (set(map(str, history)) for history in rows["history"])
+        ranked = [[i for i in r if i not in s] for r, s in zip(ranked, seen)]
+    frame = topk_frame(rows["key"].tolist(), rows["split"].tolist(), [list(map(str, r))[: cfg.k] for r in ranked])
     if cot:
         frame["thinks"] = thinks
     log.info("predicted %d samples (%s)", len(frame), frame["split"].value_counts().to_dict())

@@ -34,6 +34,7 @@ from recforge.io import write_json
 from recforge.methods.onerec import prompts as P
 from recforge.methods.onerec.config import RankEvalConfig, RejectionConfig, TrainConfig
 from recforge.methods.onerec.predict import SidDecoder, valid_ranking
+from recforge.methods.onerec.progress import ProgressLog
 from recforge.methods.onerec.rejection import rejection_sample
 from recforge.methods.onerec.select import BestOnValid
 from recforge.methods.onerec.tasks import subsample
@@ -124,7 +125,7 @@ def training_kwargs(cfg: TrainConfig, work_dir: str | Path, dtype: str, eval_on_
         eval_steps=every,
         eval_on_start=eval_on_start,
         save_strategy="no",  # BestOnValid keeps the best state; nothing else is needed on disk
-        logging_steps=10,
+        logging_steps=25,
         report_to="none",
         seed=cfg.seed,
         data_seed=cfg.seed,
@@ -132,6 +133,7 @@ def training_kwargs(cfg: TrainConfig, work_dir: str | Path, dtype: str, eval_on_
         fp16=False,
         use_cpu=not cuda,
         activation_checkpointing=cfg.gradient_checkpointing,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
@@ -226,6 +228,10 @@ def train_sft(model: Any, tokenizer: Any, train_rows: pd.DataFrame, valid_rows: 
             processing_class=tokenizer,
             callbacks=[selector, *(callbacks or [])],
         )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout; ProgressLog logs them
+    trainer.add_callback(ProgressLog(type(trainer).__name__))
     result = trainer.train()
     log.info("trained %d rows with %s: %s", len(train_rows), type(trainer).__name__, result.metrics)
     tokenizer.padding_side = "left"  # decoding pads on the left; the collators bring their own padding
