@@ -125,12 +125,14 @@ def test_predictions_of_both_methods(chain):
     expected = seq[seq["split"].isin(["valid", "test"])]
     for stage, cot in (("stage2", False), ("grpo", True)):
         model, tokenizer = S.load_model(root / stage)
+        # As many beams as items: every item not in the history is ranked, so k of them are left.
         frame = PR.predict(model, tokenizer, seq, PR.SidDecoder.build(tokenizer, sids),
-                           PredictConfig(k=5, num_beams=5, max_think_tokens=12), cot=cot)
+                           PredictConfig(k=5, num_beams=len(items), max_think_tokens=12), cot=cot)
         assert frame["sample_id"].tolist() == expected["key"].tolist()
         assert frame["split"].tolist() == expected["split"].tolist()
-        for ranked in frame["items"]:
-            assert len(ranked) == 5 and len(set(ranked)) == 5 and set(ranked) <= items
+        for ranked, history in zip(frame["items"], expected["history"]):
+            left = items - set(history)
+            assert len(ranked) == min(5, len(left)) == len(set(ranked)) and set(ranked) <= left
         assert ("thinks" in frame.columns) == cot
     assert isinstance(frame, pd.DataFrame)
 
