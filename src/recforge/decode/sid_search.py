@@ -2,7 +2,7 @@
 
 transformers' beam search copies every prompt num_beams times before its first forward pass. A SID
 answer is 3-4 tokens after a prompt of hundreds, so nearly all the work is that copied prompt: on
-2 CPU cores with the tiny model and 20 beams, 6.7 s of a 7.2 s batch was the prefill (cProfile,
+2 CPU cores with the tiny model and 20 beams, 6.7 s of 7.2 s for 32 prompts was the prefill (cProfile,
 docs/benchmarks.md). transformers has no option to share it, hence this loop, written by hand: the
 prompts are encoded once, their KV cache rows are repeated and reordered per beam
 (DynamicCache.reorder_cache), and each step scores only the beams' newest token.
