@@ -1,10 +1,13 @@
 """Benchmark the classic baselines on one dataset: train each, score valid and test, time it.
 
     .venv/bin/python benchmarks/baselines.py --dataset Beauty --methods popularity,sasrec \
-        --sasrec '{"time_budget_s": 1500}' --out benchmarks_out/baselines_Beauty.json
+        --threads 1 --out benchmarks_out/baselines_Beauty.json
 
 The dataset is built in memory with its adapter and options from config/config.yaml (or read from
---data-dir holding interactions.parquet and splits.parquet). Test metrics are computed here, once,
+--data-dir holding interactions.parquet and splits.parquet). SASRec uses the pipeline's settings from
+the same file (`methods.sasrec` + the dataset's overrides; --sasrec '{"max_epochs": 30}' changes them):
+it stops by epoch count, so a run is repeatable for a given --threads (the pipeline's is the job's
+thread count, 1 with -c1). Test metrics are computed here, once,
 after training; no model sees them. This is a benchmark, not a test: nothing is asserted.
 Metrics: top-k methods HR/NDCG/MRR@{1,5,10,20} over the full catalogue with history items excluded
 (ranks from the emitted lists, duplicates removed); rating methods MAE/RMSE.
@@ -34,12 +37,18 @@ KS = (1, 5, 10, 20)
 RATING = ("global_mean", "user_mean", "item_mean", "mf")
 TOPK = ("popularity", "sasrec")
 
-#: The measured per-dataset settings (docs/benchmarks.md, "Baselines"); --sasrec overrides them.
-SASREC_PRESETS: dict[str, dict] = {
-    "Beauty": {"max_len": 50, "time_budget_s": 1500},
-    "Movies": {"max_len": 50, "time_budget_s": 300},
-}
 MF_PRESETS: dict[str, dict] = {"Movies": {"dim": 32, "reg": 0.5, "lr": 0.005}}
+
+
+def sasrec_settings(args) -> dict:
+    """The pipeline's SASRec settings for the dataset: config.yaml `methods.sasrec` with the dataset's
+    `overrides.sasrec` on top (as rules/common.smk method_config), so a benchmark and the pipeline train
+    the same model; --sasrec overrides them."""
+    import yaml
+
+    cfg = yaml.safe_load(Path(args.config).read_text())
+    dataset = cfg["datasets"].get(args.dataset, {})
+    return {**cfg["methods"]["sasrec"], **dataset.get("overrides", {}).get("sasrec", {})}
 
 
 def load(args) -> tuple[pd.DataFrame, pd.DataFrame, list[str] | None]:
@@ -102,13 +111,13 @@ def run(method: str, inter, samples, items, args) -> dict:
     elif method == "popularity":
         pred = popularity.predict(inter, samples, k=args.k)
     elif method == "sasrec":
-        config = sasrec.SASRecConfig(**{"threads": args.threads, **SASREC_PRESETS.get(args.dataset, {}),
+        config = sasrec.SASRecConfig(**{"threads": args.threads, **sasrec_settings(args),
                                         **json.loads(args.sasrec)})
         model = sasrec.train(inter, samples, config, items=items)
         train_s = time.perf_counter() - start
         pred = sasrec.predict(model, inter, samples, k=args.k)
         extra = {"config": asdict(config), "best_epoch": model.best_epoch, "epochs": len(model.log),
-                 "train_s": train_s, "log": model.log}
+                 "stop_reason": model.stop_reason, "train_s": train_s, "log": model.log}
         if model.refit is not None:
             # the same test samples scored by the selected (train-only) model: the plain protocol
             plain = sasrec.predict(model, inter, samples, k=args.k, splits=("test",), use_refit=False)
@@ -134,7 +143,8 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="read canonical parquet tables from here instead of the adapter")
     parser.add_argument("--methods", default="popularity,sasrec",
                         help="comma list of " + ",".join(RATING + TOPK))
-    parser.add_argument("--sasrec", default="{}", help="JSON overrides of SASRecConfig")
+    parser.add_argument("--sasrec", default="{}",
+                        help="JSON overrides of the config's SASRec settings (methods.sasrec + dataset overrides)")
     parser.add_argument("--mf", default="{}", help="JSON overrides of MFConfig")
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)

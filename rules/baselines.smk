@@ -11,7 +11,7 @@ rule rating_mean:
     benchmark:
         "results/{dataset}/benchmarks/{method}/predict.tsv"
     wildcard_constraints:
-        method="global_mean|user_mean|item_mean",
+        method=predicted_by("rating_mean"),
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -41,6 +41,28 @@ rule mf:
         settings=lambda wc: method_config(wc.dataset, "mf"),
     script:
         "../workflow/scripts/mf.py"
+
+
+rule gbdt:
+    input:
+        **data_tables(),
+    output:
+        predictions="results/{dataset}/predictions/gbdt.parquet",
+        report="results/{dataset}/gbdt/report.json",
+    log:
+        "results/{dataset}/logs/gbdt/train_predict.log",
+    benchmark:
+        "results/{dataset}/benchmarks/gbdt/train_predict.tsv"
+    conda:
+        "../envs/torch-train.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        settings=lambda wc: method_config(wc.dataset, "gbdt"),
+    script:
+        "../workflow/scripts/gbdt.py"
 
 
 rule popularity:

@@ -26,8 +26,8 @@ rule evaluate:
 
 rule gather_metrics:
     input:
-        # Cost figures of methods that report them, one named input each (rules/isir.smk).
-        unpack(lambda wc: isir_efficiency(wc.dataset)),
+        # Cost figures of the enabled methods, one named input each (workflow/methods.yaml).
+        unpack(lambda wc: efficiency_inputs(wc.dataset)),
         metrics=lambda wc: expand(
             "results/{dataset}/metrics/{method}.json",
             dataset=wc.dataset,

@@ -67,6 +67,7 @@ rule isir_prompts:
         val=f"{ISIR}/verl/val.parquet",
         test=f"{ISIR}/verl/test.parquet",
         stats=f"{ISIR}/verl/stats.json",
+        prompt_lengths=f"{ISIR}/verl/prompt_lengths.json",
     log:
         "results/{dataset}/logs/isir/prompts.log",
     benchmark:
@@ -136,15 +137,11 @@ rule isir_sft:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("train", "mem_mb"),
-        runtime=base_model_resource("train", "runtime"),
-        gpu=base_model_resource("train", "gpu"),
+        **MODEL_RESOURCES,
     params:
-        launch=isir_launch,
-        spec=isir_spec("sft"),
-        settings=isir_stage_settings("sft"),
+        **train_params("recforge.methods.isir.entry:sft", isir_stage_settings("sft")),
     shell:
-        "accelerate launch {params.launch} -m recforge.methods.isir.cli sft --spec {params.spec:q} > {log} 2>&1"
+        TRAIN_SHELL
 
 
 rule isir_grpo:
@@ -163,15 +160,11 @@ rule isir_grpo:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("train", "mem_mb"),
-        runtime=base_model_resource("train", "runtime"),
-        gpu=base_model_resource("train", "gpu"),
+        **MODEL_RESOURCES,
     params:
-        launch=isir_launch,
-        spec=isir_spec("grpo"),
-        settings=isir_stage_settings("grpo"),
+        **train_params("recforge.methods.isir.entry:grpo", isir_stage_settings("grpo")),
     shell:
-        "accelerate launch {params.launch} -m recforge.methods.isir.cli grpo --spec {params.spec:q} > {log} 2>&1"
+        TRAIN_SHELL
 
 
 rule isir_teacher:
@@ -188,9 +181,7 @@ rule isir_teacher:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("generate", "mem_mb"),
-        runtime=base_model_resource("generate", "runtime"),
-        gpu=base_model_resource("generate", "gpu"),
+        **MODEL_RESOURCES,
     params:
         isir=isir_keys("seed", "teacher"),
         load=lambda wc: isir_load(wc.dataset),
@@ -213,9 +204,7 @@ rule isir_teacher_states:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("generate", "mem_mb"),
-        runtime=base_model_resource("generate", "runtime"),
-        gpu=base_model_resource("generate", "gpu"),
+        **MODEL_RESOURCES,
     params:
         hidden=lambda wc: isir(wc.dataset)["hidden"],
         load=lambda wc: isir_load(wc.dataset),
@@ -240,20 +229,19 @@ rule isir_align:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("train", "mem_mb"),
-        runtime=base_model_resource("train", "runtime"),
-        gpu=base_model_resource("train", "gpu"),
+        **MODEL_RESOURCES,
     params:
-        launch=isir_launch,
-        spec=isir_spec("align"),
-        settings=isir_stage_settings("align"),
+        **train_params(
+            "recforge.methods.isir.entry:align", isir_stage_settings("align")
+        ),
     shell:
-        "accelerate launch {params.launch} -m recforge.methods.isir.cli align --spec {params.spec:q} > {log} 2>&1"
+        TRAIN_SHELL
 
 
 rule isir_predict:
     input:
         model=isir_prediction_model,
+        train=rules.isir_prompts.output.train,
         valid=rules.isir_prompts.output.val,
         test=rules.isir_prompts.output.test,
     output:
@@ -264,14 +252,12 @@ rule isir_predict:
     benchmark:
         "results/{dataset}/benchmarks/{method}/predict.tsv"
     wildcard_constraints:
-        method="isir|isir_noalign|isir_cot",
+        method=predicted_by("isir_predict"),
     conda:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("generate", "mem_mb"),
-        runtime=base_model_resource("generate", "runtime"),
-        gpu=base_model_resource("generate", "gpu"),
+        **MODEL_RESOURCES,
     params:
         mode=lambda wc: "cot" if wc.method == "isir_cot" else "answer_only",
         predict=lambda wc: isir(wc.dataset)["predict"],

@@ -24,7 +24,7 @@ rule build_tiny_model:
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
+        gpu=gpu_request(1),
     params:
         tiny=config["models"]["tiny"],
         domain=lambda wc: llm_domain(wc.dataset),
@@ -49,7 +49,7 @@ rule embed_items:
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=1,
+        gpu=gpu_request(1),
     params:
         spec=lambda wc: config["embedder"]["presets"][wc.embedder],
     script:

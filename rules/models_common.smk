@@ -21,12 +21,6 @@ def base_model_input(wildcards):
     return {"base_model": f"{preset.path}/build_report.json"} if preset.build else {}
 
 
-def base_model_resource(kind, key):
-    """Resources of a rule kind ("train", "generate") from the base-model preset, e.g.
-    `resources: gpu=base_model_resource("train", "gpu")`."""
-    return lambda wc: getattr(base_model(wc.dataset).rule_resources(kind), key)
-
-
 def llm_domain(dataset):
     return config["llm"]["domains"].get(dataset, "item")
 
@@ -66,7 +60,9 @@ def llm_model_input(wildcards):
 
 
 def llm_gpus(wildcards):
-    return 1 if config["llm"]["backend"] in ("transformers", "vllm") else 0
+    """A GPU for a local LLM backend (transformers, vllm); none for heuristic/openai."""
+    local = config["llm"]["backend"] in ("transformers", "vllm")
+    return gpu_request(1)(wildcards) if local else 0
 
 
 def llm_cache(stage):

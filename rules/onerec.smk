@@ -102,8 +102,8 @@ rule onerec_stage1:
         alignment=f"{ONEREC}/tasks/alignment.parquet",
         sequential=f"{ONEREC}/tasks/sequential.parquet",
     output:
-        # merged model (model.safetensors, config, tokenizer) + stage_report.json (valid selection)
         model=directory(f"{ONEREC}/stage1"),
+        report=f"{ONEREC}/stage1.report.json",
     log:
         "results/{dataset}/logs/onerec/stage1.log",
     benchmark:
@@ -112,25 +112,25 @@ rule onerec_stage1:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("train", "mem_mb"),
-        runtime=base_model_resource("train", "runtime"),
-        gpu=base_model_resource("train", "gpu"),
+        **MODEL_RESOURCES,
     params:
-        base=onerec_base,
-        train=lambda wc: onerec_config(wc.dataset, "stage1"),
-        rank_eval=lambda wc: onerec_config(wc.dataset, "rank_eval"),
-    script:
-        "../workflow/scripts/onerec_stage1.py"
+        **train_params(
+            "recforge.methods.onerec.entry:stage1",
+            onerec_stage_settings("stage1"),
+        ),
+    shell:
+        TRAIN_SHELL
 
 
 rule onerec_stage2:
     input:
-        stage1=rules.onerec_stage1.output.model,
+        start=rules.onerec_stage1.output.model,
         sids="results/{dataset}/sid/sids.parquet",
         mixture=f"{ONEREC}/tasks/mixture.parquet",
         sequential=f"{ONEREC}/tasks/sequential.parquet",
     output:
         model=directory(f"{ONEREC}/stage2"),
+        report=f"{ONEREC}/stage2.report.json",
     log:
         "results/{dataset}/logs/onerec/stage2.log",
     benchmark:
@@ -139,25 +139,24 @@ rule onerec_stage2:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("train", "mem_mb"),
-        runtime=base_model_resource("train", "runtime"),
-        gpu=base_model_resource("train", "gpu"),
+        **MODEL_RESOURCES,
     params:
-        base=onerec_base,
-        train=lambda wc: onerec_config(wc.dataset, "stage2"),
-        rank_eval=lambda wc: onerec_config(wc.dataset, "rank_eval"),
-        lora=lambda wc: asdict(base_model(wc.dataset).lora),
-    script:
-        "../workflow/scripts/onerec_stage2.py"
+        **train_params(
+            "recforge.methods.onerec.entry:stage2",
+            onerec_stage_settings("stage2"),
+        ),
+    shell:
+        TRAIN_SHELL
 
 
 rule onerec_stage3:
     input:
-        stage2=rules.onerec_stage2.output.model,
+        start=rules.onerec_stage2.output.model,
         sids="results/{dataset}/sid/sids.parquet",
         reasoning=rules.onerec_cot.output.reasoning,
     output:
         model=directory(f"{ONEREC}/stage3"),
+        report=f"{ONEREC}/stage3.report.json",
     log:
         "results/{dataset}/logs/onerec/stage3.log",
     benchmark:
@@ -166,25 +165,24 @@ rule onerec_stage3:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("train", "mem_mb"),
-        runtime=base_model_resource("train", "runtime"),
-        gpu=base_model_resource("train", "gpu"),
+        **MODEL_RESOURCES,
     params:
-        base=onerec_base,
-        train=lambda wc: onerec_config(wc.dataset, "stage3"),
-        rank_eval=lambda wc: onerec_config(wc.dataset, "rank_eval"),
-        rejection=lambda wc: onerec_config(wc.dataset, "rejection"),
-    script:
-        "../workflow/scripts/onerec_stage3.py"
+        **train_params(
+            "recforge.methods.onerec.entry:stage3",
+            onerec_stage_settings("stage3", "rejection"),
+        ),
+    shell:
+        TRAIN_SHELL
 
 
 rule onerec_grpo:
     input:
-        stage3=rules.onerec_stage3.output.model,
+        start=rules.onerec_stage3.output.model,
         sids="results/{dataset}/sid/sids.parquet",
         reasoning=rules.onerec_cot.output.reasoning,
     output:
         model=directory(f"{ONEREC}/grpo"),
+        report=f"{ONEREC}/grpo.report.json",
     log:
         "results/{dataset}/logs/onerec/grpo.log",
     benchmark:
@@ -193,66 +191,39 @@ rule onerec_grpo:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("train", "mem_mb"),
-        runtime=base_model_resource("train", "runtime"),
-        gpu=base_model_resource("train", "gpu"),
+        **MODEL_RESOURCES,
     params:
-        base=onerec_base,
-        grpo=lambda wc: onerec_config(wc.dataset, "grpo"),
-        rank_eval=lambda wc: onerec_config(wc.dataset, "rank_eval"),
-    script:
-        "../workflow/scripts/onerec_grpo.py"
+        **train_params(
+            "recforge.methods.onerec.entry:grpo",
+            onerec_stage_settings("grpo"),
+        ),
+    shell:
+        TRAIN_SHELL
 
 
 rule onerec_think_predict:
     input:
-        model=rules.onerec_stage2.output.model,
+        **data_tables(),
+        model=onerec_prediction_model,
         sids="results/{dataset}/sid/sids.parquet",
         sequential=f"{ONEREC}/tasks/sequential.parquet",
     output:
-        "results/{dataset}/predictions/onerec_think.parquet",
+        "results/{dataset}/predictions/{method}.parquet",
     log:
-        "results/{dataset}/logs/onerec/predict.log",
+        "results/{dataset}/logs/{method}/predict.log",
     benchmark:
-        "results/{dataset}/benchmarks/onerec/predict.tsv"
+        "results/{dataset}/benchmarks/{method}/predict.tsv"
+    wildcard_constraints:
+        method=predicted_by("onerec_think_predict"),
     conda:
         "../envs/llm.yaml"
     threads: 2
     resources:
-        mem_mb=base_model_resource("generate", "mem_mb"),
-        runtime=base_model_resource("generate", "runtime"),
-        gpu=base_model_resource("generate", "gpu"),
+        **MODEL_RESOURCES,
     params:
         base=onerec_base,
         settings=lambda wc: onerec_config(wc.dataset, "predict"),
         k=lambda wc: max(config["evaluation"]["ks"]),
-        cot=False,
-    script:
-        "../workflow/scripts/onerec_predict.py"
-
-
-rule onerec_think_cot_predict:
-    input:
-        model=onerec_cot_model,
-        sids="results/{dataset}/sid/sids.parquet",
-        sequential=f"{ONEREC}/tasks/sequential.parquet",
-    output:
-        "results/{dataset}/predictions/onerec_think_cot.parquet",
-    log:
-        "results/{dataset}/logs/onerec/predict_cot.log",
-    benchmark:
-        "results/{dataset}/benchmarks/onerec/predict_cot.tsv"
-    conda:
-        "../envs/llm.yaml"
-    threads: 2
-    resources:
-        mem_mb=base_model_resource("generate", "mem_mb"),
-        runtime=base_model_resource("generate", "runtime"),
-        gpu=base_model_resource("generate", "gpu"),
-    params:
-        base=onerec_base,
-        settings=lambda wc: onerec_config(wc.dataset, "predict"),
-        k=lambda wc: max(config["evaluation"]["ks"]),
-        cot=True,
+        cot=lambda wc: wc.method == "onerec_think_cot",
     script:
         "../workflow/scripts/onerec_predict.py"

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from recforge.methods.isir.align import AlignCollator, select_train, AlignSettings
+from recforge.methods.isir.align import AlignCollator, AlignSettings, select_train, top_up
 from recforge.methods.isir.alignment_loss import alignment_loss
 from recforge.methods.isir.hidden import TeacherStates, resolve_layers
 from recforge.io import write_json
@@ -81,13 +81,36 @@ def test_collator_pads_and_attaches_states_by_sample_id(store):
     assert batch["teacher_states"][:, 0, 0].tolist() == [2.0, 1.0]  # in batch order, not file order
     valid = dict(f1, sample_id="v:1")
     assert "teacher_states" not in collate([valid])
-    with pytest.raises(ValueError, match="mixes"):
-        collate([f1, valid])
+    mixed = collate([f1, valid])  # a top-up row without a state: zeros, masked out of the alignment term
+    assert mixed["teacher_mask"].tolist() == [True, False]
+    assert mixed["teacher_states"][1].abs().sum() == 0 and mixed["teacher_states"][0, 0, 0] == 2.0
 
 
 def test_student_trains_only_on_teacher_correct_samples(store):
     rows = pd.DataFrame({"sample_id": ["u2:5", "u1:3", "u3:4"], "label": [4.0, 5.0, 1.0]})
-    kept = select_train(rows, store, AlignSettings())
+    kept, report = select_train(rows, store, AlignSettings())
     assert kept["sample_id"].tolist() == ["u1:3", "u2:5"]
-    half = select_train(rows, store, AlignSettings(training_ratio=0.5, seed=1))
+    assert report["mask_labels"] == {"4": 1, "5": 1} and report["added_without_teacher"] == {}
+    half, _ = select_train(rows, store, AlignSettings(training_ratio=0.5, seed=1))
     assert len(half) == 1
+
+
+def test_top_up_gives_every_label_its_minimum_share():
+    assert top_up({"5": 10, "1": 0, "3": 0}, 0.0) == {}
+    add = top_up({"5": 10, "1": 0, "3": 0}, 0.2)  # 10 + 2x = T with x >= 0.2 T: x = 4 (T = 18, 0.2T = 3.6)
+    assert add == {"1": 4, "3": 4}
+    final = 10 + sum(add.values())
+    assert all(n >= 0.2 * final for n in [10, *add.values()])
+    assert top_up({"5": 5, "4": 5}, 0.3) == {}  # already above the share
+    with pytest.raises(ValueError, match="impossible"):
+        top_up({"1": 1, "2": 1, "3": 1}, 0.4)
+
+
+def test_a_degenerate_mask_is_reported_and_topped_up(store):
+    # The teacher got only 5s right (u1:3); the other labels come from samples it got wrong.
+    rows = pd.DataFrame({"sample_id": ["u1:3", "a:1", "b:1", "c:1", "d:1"], "label": [5.0, 1.0, 1.0, 3.0, 5.0]})
+    kept, report = select_train(rows, store, AlignSettings(min_label_share=0.25))
+    assert report["degenerate_mask"] and report["mask_labels"] == {"5": 1}
+    assert report["added_without_teacher"] == {"1": 1, "3": 1}
+    assert report["student_labels"] == {"1": 1, "3": 1, "5": 1}
+    assert set(kept["sample_id"]) >= {"u1:3", "c:1"} and "d:1" not in set(kept["sample_id"])

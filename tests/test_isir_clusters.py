@@ -10,6 +10,7 @@ from recforge.embed.items import ItemEmbeddings
 from recforge.io import read_json
 from recforge.llm import LLMSettings
 from recforge.llm.heuristic import WRITERS
+from recforge.settings import typed
 from recforge.methods.isir.cluster_names import (
     ClusterNameConfig,
     clean_theme,
@@ -73,7 +74,8 @@ def test_k_is_capped_by_the_number_of_items():
     embeddings = ItemEmbeddings(["x", "y"], np.asarray([[1, 0, 0], [0, 1, 0]], np.float32))
     table = kmeans_clusters(embeddings, ClusterConfig(n_clusters=20, niter=5, nredo=1))
     assert sorted(table["cluster"]) == [0, 1] and (table["rank_in_cluster"] == 0).all()
-    assert ClusterConfig.from_dict({"n_clusters": 4, "top_k": 9}).n_clusters == 4  # other steps' keys ignored
+    with pytest.raises(ValueError, match=r"methods.isir.clusters: unknown ClusterConfig keys \['top_k'\]"):
+        typed(ClusterConfig, {"n_clusters": 4, "top_k": 9}, "methods.isir.clusters")
 
 
 def test_duplicate_names_get_the_papers_suffixes():

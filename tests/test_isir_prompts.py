@@ -288,7 +288,7 @@ def test_isir_scripts_end_to_end(tables, tmp_path, restore_logging):
         tmp_path,
         input={"vectors": str(tmp_path / "emb.npy"), "ids": str(tmp_path / "emb_ids.parquet")},
         output={"clusters": out["clusters.parquet"]},
-        params={"clusters": {"n_clusters": 2, "niter": 5, "nredo": 1, "seed": 0, "top_k": 3}},
+        params={"clusters": {"n_clusters": 2, "niter": 5, "nredo": 1, "seed": 0}},
     )
     clusters = pd.read_parquet(out["clusters.parquet"])
     assert sorted(clusters["item_id"]) == list("abcde") and set(clusters["cluster"]) == {0, 1}
@@ -315,8 +315,9 @@ def test_isir_scripts_end_to_end(tables, tmp_path, restore_logging):
             "clusters": out["clusters.parquet"],
             "names": out["names.parquet"],
         },
-        output={**verl_out, "stats": str(tmp_path / "verl" / "prompt_stats.json")},
-        params={"domain": "movie", "tokenizer": str(tmp_path / "base_model"), "isir": {"max_history": 2, "pos_threshold": 4, "grpo": {"ignored": 1}}},
+        output={**verl_out, "stats": str(tmp_path / "verl" / "prompt_stats.json"),
+                "prompt_lengths": str(tmp_path / "verl" / "prompt_lengths.json")},
+        params={"domain": "movie", "tokenizer": str(tmp_path / "base_model"), "isir": {"max_history": 2, "pos_threshold": 4}},
     )
     test = pd.read_parquet(verl_out["test"])
     assert test["sample_id"].tolist() == ["u1:4"] and test["reward_model"].iloc[0]["ground_truth"] == "4"
@@ -324,6 +325,7 @@ def test_isir_scripts_end_to_end(tables, tmp_path, restore_logging):
     stats = read_json(tmp_path / "verl" / "prompt_stats.json")
     assert stats["prompt_lengths"]["n"] == 1 and stats["config"]["max_history"] == 2
     assert stats["prompt_lengths"]["full"]["mean_tokens"] > stats["prompt_lengths"]["compact"]["mean_tokens"]
+    assert read_json(tmp_path / "verl" / "prompt_lengths.json") == stats["prompt_lengths"]  # the cost figure
     assert "verl rows" in (tmp_path / "isir_prompts.log").read_text()
 
 

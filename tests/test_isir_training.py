@@ -23,6 +23,7 @@ from recforge.methods.isir.sft import cold_start_sft, usable_traces
 from recforge.methods.isir.teacher import teacher_traces
 from recforge.models.loading import load_causal_lm
 from recforge.models.presets import LoraDefaults
+from recforge.train.settings import StageSettings
 
 REPO = Path(__file__).resolve().parents[1]
 LOAD = {"dtype": "float32", "attn_implementation": "sdpa"}
@@ -64,12 +65,12 @@ def chain(tmp_path_factory):
     )
     traces.loc[0, "prediction"] = 2.0  # a trace that disagrees with its label is not learnt
     sft_args = {"num_train_epochs": 2, "per_device_train_batch_size": 4, "learning_rate": 1e-3, "max_length": 256}
-    sft = cold_start_sft(base, train, valid, traces, sft_args, eval_steps=2, out_dir=root / "sft")
+    sft = cold_start_sft(base, train, valid, traces, StageSettings(args=sft_args, eval_steps=2), out_dir=root / "sft")
     grpo_args = {
         "max_steps": 2, "per_device_train_batch_size": 4, "per_device_eval_batch_size": 4,
         "num_generations": 4, "max_completion_length": 24, "learning_rate": 1e-5, "beta": 0.001,
     }
-    grpo = train_grpo({**base, "path": str(root / "sft")}, train, valid, grpo_args, eval_steps=1, out_dir=root / "grpo")
+    grpo = train_grpo({**base, "path": str(root / "sft")}, train, valid, StageSettings(args=grpo_args, eval_steps=1), out_dir=root / "grpo")
     return {"root": root, "train": train, "valid": valid, "sft": sft, "grpo": grpo}
 
 
@@ -107,7 +108,7 @@ def test_teacher_states_student_and_predictions(chain, tmp_path):
 
     start = {"path": str(root / "grpo"), **LOAD, "lora": LoraDefaults(target_modules=("k_proj", "v_proj"))}
     args = {"num_train_epochs": 2, "per_device_train_batch_size": 4, "learning_rate": 1e-3}
-    report = train_student(start, train, valid, tmp_path / "states", AlignSettings(kd_ratio=0.5), args, 2, tmp_path / "student")
+    report = train_student(start, train, valid, tmp_path / "states", AlignSettings(kd_ratio=0.5), StageSettings(args=args, eval_steps=2), tmp_path / "student")
     assert report["train_samples"] == 16 and report["world_size"] == 1
 
     student, tok = load_causal_lm(str(tmp_path / "student"), **LOAD)
@@ -129,7 +130,7 @@ def test_alignment_term_changes_training(chain, tmp_path):
     start = {"path": str(root / "grpo"), **LOAD, "lora": LoraDefaults()}
     args = {"max_steps": 3, "per_device_train_batch_size": 8, "learning_rate": 1e-2}
     losses = [
-        train_student(start, train, valid, tmp_path / "s", AlignSettings(kd_ratio=kd), args, 3, tmp_path / f"kd{kd}")["train_loss"]
+        train_student(start, train, valid, tmp_path / "s", AlignSettings(kd_ratio=kd), StageSettings(args=args, eval_steps=3), tmp_path / f"kd{kd}")["train_loss"]
         for kd in (0.0, 0.5)
     ]
     assert losses[0] != pytest.approx(losses[1])
@@ -156,7 +157,7 @@ def test_alignment_runs_as_two_ddp_processes_under_accelerate(chain, tmp_path):
     accelerate = Path(sys.executable).parent / "accelerate"
     cmd = [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no",
-           "-m", "recforge.methods.isir.cli", "align", "--spec", json.dumps(spec)]
+           "-m", "recforge.train.cli", "recforge.methods.isir.entry:align", "--spec", json.dumps(spec)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

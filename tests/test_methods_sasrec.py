@@ -1,9 +1,12 @@
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 
 from recforge.data.sequences import histories
 from recforge.eval.metrics import hit_at_k
@@ -97,7 +100,7 @@ def test_best_state_is_restored():
 
     model = sasrec.train(inter, samples, _config(max_epochs=10, patience=3), valid_scorer=scorer)
     assert sorted(snapshots) == [1, 2, 3, 4, 5]  # stopped after 3 evaluations without improvement
-    assert model.best_epoch == 2 and model.best_score == pytest.approx(0.3)
+    assert model.best_epoch == 2 and model.best_score == pytest.approx(0.3) and model.stop_reason == "patience"
     state = model.net.state_dict()
     assert all(torch.equal(state[k], snapshots[2][k]) for k in state)
     assert not all(torch.equal(state[k], snapshots[5][k]) for k in state)
@@ -112,7 +115,64 @@ def test_eval_every_and_time_budget():
     seen.clear()
     model = sasrec.train(inter, samples, _config(max_epochs=50, time_budget_s=0.0),
                          valid_scorer=lambda m, e: seen.append(e) or 1.0)
-    assert seen == [1] and len(model.log) == 1
+    assert seen == [1] and len(model.log) == 1 and model.stop_reason == "time_budget"
+
+
+class _FakeClock:
+    """time.perf_counter stand-in: every call moves 1,000 s on (a very slow, very busy machine)."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1000.0
+        return self.now
+
+
+def test_stop_is_by_epoch_count_not_the_clock(monkeypatch, caplog):
+    inter, samples = _successor_frames(n_users=40)
+    monkeypatch.setattr(sasrec.time, "perf_counter", _FakeClock())
+    cfg = _config(max_epochs=4, patience=10, eval_every=2, time_budget_s=None)
+    with caplog.at_level("WARNING", logger=sasrec.__name__):
+        model = sasrec.train(inter, samples, cfg, valid_scorer=lambda m, e: float(e))
+    # no budget: however slow the clock, every epoch runs and nothing is logged about time
+    assert [e["epoch"] for e in model.log] == [1, 2, 3, 4] and model.stop_reason == "max_epochs"
+    assert not caplog.records
+    # a set budget still stops training, loudly
+    with caplog.at_level("WARNING", logger=sasrec.__name__):
+        cut = sasrec.train(inter, samples, replace(cfg, time_budget_s=1500.0), valid_scorer=lambda m, e: float(e))
+    assert [e["epoch"] for e in cut.log] == [1] and cut.stop_reason == "time_budget" and cut.best_epoch == 1
+    assert any(r.levelname == "WARNING" and "TIME BUDGET" in r.getMessage() for r in caplog.records)
+
+
+def test_same_config_gives_the_same_model(tmp_path):
+    inter, samples = _successor_frames(n_users=60)
+    cfg = _config(max_epochs=3, patience=5, eval_every=2, refit_for_test=True)
+    a = sasrec.train(inter, samples, cfg)
+    b = sasrec.train(inter, samples, cfg)
+    assert a.stop_reason == b.stop_reason == "max_epochs" and a.best_epoch == b.best_epoch
+    assert [e["valid_NDCG@10"] for e in a.log if "valid_NDCG@10" in e] == \
+        [e["valid_NDCG@10"] for e in b.log if "valid_NDCG@10" in e]
+    for x, y in ((a, b), (a.refit, b.refit)):
+        sx, sy = x.net.state_dict(), y.net.state_dict()
+        assert all(torch.equal(sx[k], sy[k]) for k in sx)
+    pd.testing.assert_frame_equal(sasrec.predict(a, inter, samples), sasrec.predict(b, inter, samples))
+    sasrec.save(a, tmp_path / "m")
+    assert sasrec.load(tmp_path / "m").stop_reason == "max_epochs"
+
+
+def test_defaults_match_config_yaml():
+    """config/config.yaml is the single source of settings: SASRecConfig's defaults must agree with its
+    `methods.sasrec` block, and no dataset may stop by the clock by default."""
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    block = cfg["methods"]["sasrec"]
+    defaults = sasrec.SASRecConfig()
+    assert {k: getattr(defaults, k) for k in block} == block
+    assert block["time_budget_s"] is None
+    for name, dataset in cfg["datasets"].items():
+        override = dataset.get("overrides", {}).get("sasrec", {})
+        assert override.get("time_budget_s") is None, name
+        sasrec.SASRecConfig.from_dict({**block, **override})
 
 
 def test_no_leakage_from_test_events():

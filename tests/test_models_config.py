@@ -65,7 +65,7 @@ def test_presets_resolve(config):
     assert tiny.build and tiny.path == "results/Movies/models/tiny" and tiny.dtype == "float32"
     qwen = base_model(config["models"], "Movies", "qwen3-4b")
     assert not qwen.build and qwen.path == "Qwen/Qwen3-4B" and qwen.dtype == "bfloat16"
-    assert qwen.rule_resources("train").gpu == 1 and qwen.lora.target_modules == ("k_proj", "v_proj")
+    assert qwen.lora.target_modules == ("k_proj", "v_proj")
     lora = qwen.lora.peft_config()
     assert lora.r == 8 and lora.lora_alpha == 16 and set(lora.target_modules) == {"k_proj", "v_proj"}
     for name in config["models"]["presets"]:

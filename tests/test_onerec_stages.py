@@ -18,7 +18,7 @@ from recforge.methods.onerec import predict as PR
 from recforge.methods.onerec import stages as S
 from recforge.methods.onerec.config import (CotConfig, GRPOSettings, MixtureConfig, PredictConfig, RankEvalConfig,
                                             RejectionConfig, TaskConfig, TrainConfig)
-from recforge.methods.onerec.select import select_best
+from recforge.train.select import select_best
 from recforge.methods.onerec.tasks import build_tasks, mix
 from recforge.methods.onerec.vocab import SidIndex, expand_vocabulary, init_sid_embeddings, item_text_vectors
 from recforge.models.tokens import sid_token
@@ -40,15 +40,16 @@ def chain(tmp_path_factory):
     reasoning = C.reasoning_rows(seq, dict(zip(cots["key"], cots["cot"])), sid_of())
     reports = {
         "stage1": S.warmup(root / "base", sids, items, tabs["alignment"],
-                           TrainConfig(epochs=2, lr=1e-2, batch_size=4, select="loss"), root / "stage1"),
+                           TrainConfig(select="loss", args={"num_train_epochs": 2, "learning_rate": 1e-2, "per_device_train_batch_size": 4}), root / "stage1"),
         "stage2": S.multitask(root / "stage1", sids, mix(tabs, MixtureConfig()), seq,
-                              TrainConfig(epochs=2, lr=1e-3, batch_size=4, select="hr"), RANK, root / "stage2"),
+                              TrainConfig(select="hr", args={"num_train_epochs": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 4}), RANK, root / "stage2"),
         "stage3": S.activation(root / "stage2", sids, reasoning, sid_of(),
-                               TrainConfig(epochs=1, lr=1e-3, batch_size=4, select="hr"), RANK,
+                               TrainConfig(select="hr", args={"num_train_epochs": 1, "learning_rate": 1e-3, "per_device_train_batch_size": 4}), RANK,
                                RejectionConfig(rounds=2, n_thinks=2, max_think_tokens=12, beam_width=5), root / "stage3"),
         "grpo": G.enhance(root / "stage3", sids, reasoning,
-                          GRPOSettings(enabled=True, steps=2, num_generations=2, prompts_per_step=1,
-                                       max_completion_length=12, eval_every_steps=1, reward_k=5, num_beams=5),
+                          GRPOSettings(enabled=True, eval_steps=1, reward_k=5, num_beams=5,
+                                       args={"max_steps": 2, "num_generations": 2, "per_device_train_batch_size": 2,
+                                             "max_completion_length": 12}),
                           RANK, root / "grpo"),
     }
     return root, reports, seq, sids
@@ -127,7 +128,7 @@ def test_predictions_of_both_methods(chain):
         model, tokenizer = S.load_model(root / stage)
         # As many beams as items: every item not in the history is ranked, so k of them are left.
         frame = PR.predict(model, tokenizer, seq, PR.SidDecoder.build(tokenizer, sids),
-                           PredictConfig(k=5, num_beams=len(items), max_think_tokens=12), cot=cot)
+                           PredictConfig(k=5, num_beams=len(items), max_think_tokens=12, splits=("valid", "test")), cot=cot)
         assert frame["sample_id"].tolist() == expected["key"].tolist()
         assert frame["split"].tolist() == expected["split"].tolist()
         for ranked, history in zip(frame["items"], expected["history"]):
@@ -144,7 +145,7 @@ def test_multitask_with_lora_merges_the_adapter(chain, tmp_path):
     items, interactions, samples = tables()
     tabs = build_tasks(items, interactions, samples, sid_of(), {}, {}, TaskConfig())
     report = S.multitask(root / "stage1", sids, mix(tabs, MixtureConfig()), seq,
-                         TrainConfig(epochs=1, lr=1e-2, batch_size=4, select="loss", lora=True), RANK,
+                         TrainConfig(select="loss", lora=True, args={"num_train_epochs": 1, "learning_rate": 1e-2, "per_device_train_batch_size": 4}), RANK,
                          tmp_path / "lora", lora=LoraDefaults(r=2, alpha=4, target_modules=("q_proj", "v_proj")))
     assert report["lora"] and report["selection"]["key"] == "eval_loss"
     merged = load_file(tmp_path / "lora" / "model.safetensors")

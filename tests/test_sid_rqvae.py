@@ -83,7 +83,7 @@ def test_early_stopping_and_report_survive_the_parquet_round_trip(data, tmp_path
 
 
 def test_config_rejects_unknown_options_and_bad_input():
-    with pytest.raises(ValueError, match="unknown RQVAEConfig option"):
+    with pytest.raises(ValueError, match="unknown RQVAEConfig keys"):
         RQVAEConfig.from_dict({"levels": 2, "codebook": 8})
     assert RQVAEConfig.from_dict({"hidden_dims": [8, 4]}).hidden_dims == (8, 4)
     with pytest.raises(ValueError, match="NaN"):

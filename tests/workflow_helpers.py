@@ -1,9 +1,14 @@
-"""Shared by the workflow and Slurm tests: a copy of the checkout to run the workflow in."""
+"""Shared by the workflow and Slurm tests: a copy of the checkout to run the workflow in, and the
+invariants every method's entry in metrics.json must satisfy (keyed by protocol)."""
 
 from __future__ import annotations
 
+import copy
+import math
 import shutil
 from pathlib import Path
+
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKOUT = ["Snakefile", "rules", "workflow", "config", "envs", "profiles", "resources", "src", "tests"]
@@ -18,3 +23,97 @@ def copy_checkout(dest: Path) -> Path:
         else:
             shutil.copy2(source, dest / name)
     return dest
+
+
+# ------------------------------------------------------------------------ metrics.json invariants
+def merged(base: dict, override: dict) -> dict:
+    """`base` with `override` merged in key by key, nested mappings included (as Snakemake merges
+    config files and rules/common.smk merges dataset overrides)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merged(out[key], value) if both else copy.deepcopy(value)
+    return out
+
+
+def workflow_config(root: Path, *configfiles: str) -> dict:
+    """The config a run with `--configfile *configfiles` sees: config/config.yaml, then each file."""
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
+    for name in configfiles:
+        config = merged(config, yaml.safe_load((root / name).read_text()) or {})
+    return config
+
+
+def method_table(root: Path) -> dict:
+    """workflow/methods.yaml: method -> {protocol, config, predict, ...}."""
+    return yaml.safe_load((root / "workflow/methods.yaml").read_text())
+
+
+def method_settings(config: dict, table: dict, dataset: str, method: str) -> dict:
+    """A method's settings for a dataset (its config section, dataset overrides merged in)."""
+    section = table[method]["config"]
+    if section is None:
+        return {}
+    overrides = config["datasets"][dataset].get("overrides", {}).get(section, {})
+    return merged(config["methods"].get(section, {}), overrides)
+
+
+def excludes_history(settings: dict) -> bool:
+    """False only where an `exclude_history` key anywhere in the settings is false (the methods'
+    default is to exclude the sample's history)."""
+    flags = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "exclude_history":
+                    flags.append(bool(value))
+                walk(value)
+
+    walk(settings)
+    return all(flags)
+
+
+def _finite_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_topk(method: str, split: str, metrics: dict, settings: dict) -> None:
+    """A top-k list never leaves the catalogue, and never repeats the history where it is excluded."""
+    assert metrics["out_of_catalogue_rate"] == 0, (method, split, metrics["out_of_catalogue_rate"])
+    if excludes_history(settings):
+        assert metrics["in_history_rate"] == 0, (method, split, metrics["in_history_rate"])
+    else:
+        assert 0 <= metrics["in_history_rate"] <= 1, (method, split)
+
+
+def check_rating(method: str, split: str, metrics: dict, settings: dict) -> None:
+    """The invalid-output rate is reported, and the errors are finite."""
+    invalid = metrics.get("invalid_rate")
+    assert _finite_number(invalid) and 0 <= invalid <= 1, (method, split, invalid)
+    for name in ("MAE", "RMSE"):
+        assert _finite_number(metrics[name]), (method, split, name, metrics[name])
+    assert metrics["RMSE"] >= metrics["MAE"] >= 0, (method, split)
+
+
+#: Invariants every method of a protocol must satisfy on every split it reports, keyed by protocol.
+PROTOCOL_INVARIANTS = {"topk": check_topk, "rating": check_rating}
+
+
+def check_metrics_invariants(metrics: dict, config: dict, table: dict, dataset: str) -> None:
+    """metrics.json holds exactly the dataset's enabled methods, each once with the protocol of the
+    method table and at least one split, and each split passes its protocol's invariants."""
+    enabled = config["datasets"][dataset]["methods"]
+    assert sorted(metrics["methods"]) == sorted(enabled)
+    for method in enabled:
+        entries = metrics["methods"][method]
+        assert len(entries) == 1, method
+        (entry,) = entries
+        protocol = table[method]["protocol"]
+        assert entry["protocol"] == protocol, (method, entry["protocol"], protocol)
+        assert entry["results"], f"{method}: no split scored"
+        assert protocol in PROTOCOL_INVARIANTS, f"{method}: no invariants for protocol {protocol!r}"
+        check = PROTOCOL_INVARIANTS[protocol]
+        settings = method_settings(config, table, dataset, method)
+        for result in entry["results"]:
+            check(method, result["split"], result["metrics"], settings)

@@ -10,10 +10,8 @@ setup_logging(snakemake.log[0])
 dataset = snakemake.wildcards.dataset
 benchmarks = Path(snakemake.log[0]).parents[1] / "benchmarks"
 methods = [Path(p).stem for p in snakemake.input.metrics]
-# Every named input besides the metrics is a method's cost report (rules/evaluate.smk).
+# Every named input besides the metrics is a method's cost report (workflow/methods.yaml).
 efficiency = {name: read_json(snakemake.input[name]) for name in snakemake.input.keys() if name != "metrics"}
-if "isir_prompts" in efficiency:  # only the prompt lengths of the verl statistics are a cost figure
-    efficiency["isir_prompts"] = efficiency["isir_prompts"].get("prompt_lengths")
 gather(
     list(snakemake.input.metrics),
     snakemake.output[0],

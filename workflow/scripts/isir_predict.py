@@ -17,9 +17,12 @@ model, tokenizer = load_for_inference(snakemake.input.model, snakemake.params.lo
 if snakemake.params.mode == "cot":
     gen = predict.cot_generate(model, tokenizer, rows, settings["cot_max_new_tokens"], settings["batch_size"])
     ratings = predict.cot_ratings(gen.texts)
+    readout = {"readout": "greedy"}
 else:
-    gen = predict.answer_only_generate(model, tokenizer, rows, settings["batch_size"])
-    ratings = predict.answer_only_ratings(gen.texts)
+    values = predict.rating_values(pd.read_parquet(snakemake.input.train)["label"])
+    dist, gen = predict.rating_distribution(model, tokenizer, rows, values, settings["batch_size"])
+    readout = predict.readout_report(rows, dist, values, settings["readout"])
+    ratings = predict.read_ratings(dist, values, readout["readout"])
 write_parquet(predict.prediction_table(rows, ratings, gen.texts), snakemake.output.predictions)
-report = {"mode": snakemake.params.mode, "threads": snakemake.threads, **predict.efficiency(gen, ratings)}
+report = {"mode": snakemake.params.mode, "threads": snakemake.threads, **readout, **predict.efficiency(gen, ratings)}
 write_json(report, snakemake.output.efficiency)

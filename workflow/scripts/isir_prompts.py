@@ -2,8 +2,9 @@
 
 import pandas as pd
 
-from recforge.io import read_tables
+from recforge.io import read_tables, write_json
 from recforge.logs import setup_logging
+from recforge.settings import typed
 from recforge.methods.isir.verl import VerlDataConfig, prepare_verl_data, write_verl_data
 from recforge.models.loading import load_tokenizer
 
@@ -18,7 +19,7 @@ splits, stats = prepare_verl_data(
     load_tokenizer(snakemake.params.tokenizer),
     dataset=snakemake.wildcards.dataset,
     domain=snakemake.params.domain,
-    config=VerlDataConfig.from_dict(dict(snakemake.params.isir)),
+    config=typed(VerlDataConfig, snakemake.params.isir, "methods.isir"),
 )
 write_verl_data(
     splits,
@@ -26,3 +27,5 @@ write_verl_data(
     {"train": snakemake.output.train, "val": snakemake.output.val, "test": snakemake.output.test},
     snakemake.output.stats,
 )
+# The prompt-length comparison (sketch vs full history) is the cost figure metrics.json reports.
+write_json(stats.get("prompt_lengths"), snakemake.output.prompt_lengths)

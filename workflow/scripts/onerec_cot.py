@@ -6,7 +6,8 @@ from recforge.io import read_tables, write_json, write_parquet
 from recforge.llm import LLMSettings
 from recforge.logs import setup_logging
 from recforge.methods.onerec import cot
-from recforge.methods.onerec.config import CotConfig, TaskConfig, from_dict
+from recforge.settings import typed
+from recforge.methods.onerec.config import CotConfig, TaskConfig
 from recforge.methods.onerec.tasks import item_lookup
 from recforge.methods.onerec.vocab import SidIndex
 from recforge.sid import read_sids
@@ -14,8 +15,8 @@ from recforge.text.contexts import item_info
 
 setup_logging(snakemake.log[0])
 data = read_tables(snakemake.input)
-task_cfg = from_dict(TaskConfig, {**snakemake.params.tasks, "domain": snakemake.params.domain})
-cot_cfg = from_dict(CotConfig, snakemake.params.cot)
+task_cfg = typed(TaskConfig, {**snakemake.params.tasks, "domain": snakemake.params.domain})
+cot_cfg = typed(CotConfig, snakemake.params.cot)
 sid_of = SidIndex.from_sids(read_sids(snakemake.input.sids)).texts()
 sequential = pd.read_parquet(snakemake.input.sequential)
 rows = sequential[sequential["split"] != "test"]

@@ -5,7 +5,8 @@ import pandas as pd
 from recforge.io import read_tables, write_parquet
 from recforge.logs import setup_logging
 from recforge.methods.onerec import tasks
-from recforge.methods.onerec.config import MixtureConfig, TaskConfig, from_dict
+from recforge.settings import typed
+from recforge.methods.onerec.config import MixtureConfig, TaskConfig
 from recforge.methods.onerec.vocab import SidIndex
 from recforge.sid import read_sids
 
@@ -18,8 +19,8 @@ tables = tasks.build_tasks(
     data.items, data.interactions, data.samples, sid_of,
     dict(zip(item_summaries["item_id"], item_summaries["summary"])),
     dict(zip(user_summaries["user_id"], user_summaries["summary"])),
-    from_dict(TaskConfig, {**snakemake.params.tasks, "domain": snakemake.params.domain}),
+    typed(TaskConfig, {**snakemake.params.tasks, "domain": snakemake.params.domain}),
 )
 for name, table in tables.items():
     write_parquet(table, snakemake.output[name])
-write_parquet(tasks.mix(tables, from_dict(MixtureConfig, snakemake.params.mixture)), snakemake.output.mixture)
+write_parquet(tasks.mix(tables, typed(MixtureConfig, snakemake.params.mixture)), snakemake.output.mixture)

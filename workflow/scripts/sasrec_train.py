@@ -1,4 +1,5 @@
-"""Train SASRec (full-catalogue cross-entropy, early stopping on valid) and save it."""
+"""Train SASRec (full-catalogue cross-entropy, selection on valid, stopped by epoch count) and save it.
+The torch thread count is the job's (rules/sasrec.smk fixes it at 1 so results do not depend on -c)."""
 
 from recforge.io import read_tables
 from recforge.logs import setup_logging

@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class MFConfig:
     dim: int = 32
-    lr: float = 0.005
-    reg: float = 0.5
-    epochs: int = 100
+    lr: float = 0.01
+    reg: float = 0.05
+    epochs: int = 50
     patience: int = 5
     batch_size: int = 1024
     seed: int = 0

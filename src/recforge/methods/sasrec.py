@@ -8,9 +8,12 @@ the predicted positions. Adam(W) with `weight_decay`, dropout, layer norm, causa
 
 Model selection: every `eval_every` epochs the valid samples are ranked over the full catalogue (their
 history = train events before the valid target, last `max_len`; history items excluded) and NDCG@10 is
-computed with recforge.eval.metrics. Training stops after `patience` evaluations without improvement,
-after `max_epochs`, or once `time_budget_s` seconds have passed; the BEST evaluated state is restored.
-Test samples are never scored here.
+computed with recforge.eval.metrics. Training stops after `max_epochs` or after `patience` evaluations
+without improvement, whichever comes first; the BEST evaluated state is restored. Both are epoch
+counts, so a given config, seed, catalogue and thread count gives the same model on any machine load.
+`time_budget_s` (None by default) is only a safety stop: when it fires the run is cut at a
+load-dependent epoch, a warning is logged and `stop_reason` says "time_budget". Test samples are never
+scored here.
 
 Prediction (`predict`/`recommend`): the sample's history (events before its position; for a test
 sample this includes the valid target) -> the hidden state of the last position -> scores of every
@@ -65,10 +68,13 @@ class SASRecConfig:
     batch_size: int = 64  # sequences (windows) per step; each predicts all its positions
     lr: float = 1e-3
     weight_decay: float = 0.0  # AdamW decoupled weight decay
-    max_epochs: int = 200
+    # The defaults equal config/config.yaml's `methods.sasrec` (the pipeline's single source of settings).
+    max_epochs: int = 200  # selection epochs at most (per dataset: chosen from a measured valid curve)
     patience: int = 5  # evaluations without valid NDCG@10 improvement before stopping
     eval_every: int = 2  # epochs between valid evaluations
-    time_budget_s: float | None = None  # stop selection training after this many seconds (keeps the best state)
+    # Safety stop only (None = off): after this many seconds the selection run stops at whatever epoch it
+    # reached, which depends on machine load, so the result is not reproducible; a warning is logged.
+    time_budget_s: float | None = None
     seed: int = 0
     threads: int | None = None  # torch.set_num_threads (process-wide); None leaves torch's default
     eval_batch_size: int = 1024
@@ -98,6 +104,8 @@ class SASRec:
     best_epoch: int = 0
     best_score: float = float("nan")
     refit: SASRec | None = None  # the train+valid model for test samples (config.refit_for_test)
+    # why selection training ended: "max_epochs", "patience" or "time_budget" (the only load-dependent one)
+    stop_reason: str = ""
 
     def __post_init__(self) -> None:
         self.item_index = {item: n + 1 for n, item in enumerate(self.items)}
@@ -297,10 +305,12 @@ def train(
     best_state, best, bad = None, -math.inf, 0
     log.info("sasrec: %d items, %d training windows, %d predicted positions, %d valid samples",
              len(model.items), len(inputs_t), int((targets_t != 0).sum()), len(valid))
+    model.stop_reason = "max_epochs"
     for epoch in range(1, config.max_epochs + 1):
         t0 = time.perf_counter()
         total, count = _fit_epoch(model, inputs_t, targets_t, lengths, optimizer, gen)
         entry = {"epoch": epoch, "train_loss": total / count, "train_s": time.perf_counter() - t0}
+        # the clock is read only when a budget is set: without one the stop depends on epochs alone
         out_of_time = config.time_budget_s is not None and time.perf_counter() - started >= config.time_budget_s
         last = epoch == config.max_epochs or out_of_time
         if epoch % config.eval_every == 0 or last:
@@ -323,15 +333,21 @@ def train(
         model.log.append(entry)
         log.info("sasrec epoch %d %s", epoch, json.dumps({k: round(v, 5) if isinstance(v, float) else v
                                                            for k, v in entry.items() if k != "epoch"}))
-        if out_of_time:
-            log.info("sasrec: time budget %.0f s reached", config.time_budget_s)
-            break
         if bad >= config.patience:
-            log.info("sasrec: no valid improvement in %d evaluations, stopping", bad)
+            model.stop_reason = "patience"
+            log.info("sasrec: no valid improvement in %d evaluations, stopping after epoch %d", bad, epoch)
+            break
+        if out_of_time and epoch < config.max_epochs:
+            model.stop_reason = "time_budget"
+            log.warning("sasrec: TIME BUDGET of %.0f s REACHED after epoch %d of max_epochs %d: training was "
+                        "cut by the clock, so this model depends on machine load and is NOT reproducible; "
+                        "raise or unset time_budget_s (null) for the epoch-count stop",
+                        config.time_budget_s, epoch, config.max_epochs)
             break
     if best_state is not None:
         model.net.load_state_dict(best_state)
-    log.info("sasrec: kept epoch %d (valid score %.5f)", model.best_epoch, model.best_score)
+    log.info("sasrec: kept epoch %d of %d (valid score %.5f; stopped by %s)", model.best_epoch, len(model.log),
+             model.best_score, model.stop_reason)
     model.net.eval()
     if config.refit_for_test:
         model.refit = refit(interactions, model)
@@ -361,7 +377,7 @@ def refit(interactions: pd.DataFrame, model: SASRec, epochs: int | None = None) 
         out.log.append({"epoch": epoch, "train_loss": total / count, "train_s": time.perf_counter() - t0,
                         "elapsed_s": time.perf_counter() - started, "refit": True})
         log.info("sasrec refit epoch %d/%d loss %.5f", epoch, epochs, total / count)
-    out.best_epoch, out.best_score = epochs, float("nan")
+    out.best_epoch, out.best_score, out.stop_reason = epochs, float("nan"), "max_epochs"
     out.net.eval()
     return out
 
@@ -420,6 +436,7 @@ def save(model: SASRec, model_dir: str | Path) -> None:
         "items": model.items,
         "best_epoch": model.best_epoch,
         "best_score": model.best_score,
+        "stop_reason": model.stop_reason,
         "log": model.log,
     }
     meta["has_refit"] = model.refit is not None
@@ -437,7 +454,8 @@ def load(model_dir: str | Path) -> SASRec:
     net = build_net(config, len(meta["items"]))
     net.load_state_dict(load_file(str(model_dir / "model.safetensors")))
     net.eval()
-    model = SASRec(config, net, list(meta["items"]), meta.get("log", []), meta["best_epoch"], meta["best_score"])
+    model = SASRec(config, net, list(meta["items"]), meta.get("log", []), meta["best_epoch"], meta["best_score"],
+                   stop_reason=meta.get("stop_reason", ""))
     if meta.get("has_refit"):
         model.refit = load(model_dir / "refit")
     return model

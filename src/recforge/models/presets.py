@@ -2,12 +2,13 @@
 
 A preset names a causal LM by local path or hub id (or `build: true` for the tiny model the pipeline
 builds per dataset) and carries what training and generation need to load and adapt it: dtype,
-attention implementation, LoRA defaults and per-rule-kind resources (GPUs, memory, runtime).
+attention implementation and LoRA defaults. Hardware (GPUs, memory, runtime) is not a model setting:
+it lives in the profiles (profiles/slurm sizes every rule).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 TINY_DIR = "results/{dataset}/models/tiny"  # where rule build_tiny_model writes a built preset
@@ -37,13 +38,6 @@ class LoraDefaults:
 
 
 @dataclass(frozen=True)
-class RuleResources:
-    gpu: int = 0
-    mem_mb: int = 8000
-    runtime: int = 60  # minutes
-
-
-@dataclass(frozen=True)
 class ModelPreset:
     name: str
     path: str  # local directory or hub id; "{dataset}" is filled in for built presets
@@ -51,7 +45,6 @@ class ModelPreset:
     dtype: str = "float32"
     attn_implementation: str = "sdpa"
     lora: LoraDefaults = LoraDefaults()
-    resources: dict[str, RuleResources] = field(default_factory=dict)  # "train", "generate", ...
 
     def for_dataset(self, dataset: str) -> "ModelPreset":
         return ModelPreset(
@@ -61,11 +54,7 @@ class ModelPreset:
             dtype=self.dtype,
             attn_implementation=self.attn_implementation,
             lora=self.lora,
-            resources=self.resources,
         )
-
-    def rule_resources(self, kind: str) -> RuleResources:
-        return self.resources.get(kind, RuleResources())
 
 
 def preset_from_dict(name: str, raw: dict[str, Any]) -> ModelPreset:
@@ -80,7 +69,6 @@ def preset_from_dict(name: str, raw: dict[str, Any]) -> ModelPreset:
         dtype=raw.get("dtype", "float32"),
         attn_implementation=raw.get("attn_implementation", "sdpa"),
         lora=LoraDefaults(**lora),
-        resources={k: RuleResources(**v) for k, v in (raw.get("resources") or {}).items()},
     )
 
 

@@ -27,12 +27,14 @@ import os
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from recforge.settings import typed
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
@@ -68,7 +70,7 @@ class RQVAEConfig:
     sinkhorn_epsilon: float = 0.003  # last level only; 0 turns Sinkhorn off (LC-Rec sk_epsilons 0 0 0.003)
     sinkhorn_iters: int = 50
     seed: int = 0
-    device: str = "cpu"  # "cpu", "cuda", or "auto" (cuda when available); determinism holds on CPU
+    device: str = "auto"  # "cpu", "cuda", or "auto" (cuda when available); determinism holds on CPU
     progress: bool = True  # tqdm bar over epochs (stderr)
     log_every: int = 50  # epochs between log lines
 
@@ -80,11 +82,7 @@ class RQVAEConfig:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "RQVAEConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"unknown RQVAEConfig option(s) {unknown}; known: {sorted(known)}")
-        return cls(**raw)
+        return typed(cls, raw, "sid.rqvae")
 
 
 def _device(name: str) -> torch.device:

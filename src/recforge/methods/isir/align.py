@@ -12,6 +12,7 @@ paper).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,12 @@ import torch
 from recforge.methods.isir.alignment_loss import alignment_loss
 from recforge.methods.isir.chat import answer_only_prompt
 from recforge.methods.isir.hidden import TeacherStates
-from recforge.methods.isir.training import checkpoint_dir, load_for_training, train_and_save, training_args
+from recforge.methods.isir.chat import load_for_training
+from recforge.train.arguments import Checkpointed, trainer_arguments
+from recforge.train.checkpoints import checkpoint_dir
+from recforge.train.progress import eval_curve, log_progress
+from recforge.train.save import train_and_save
+from recforge.train.settings import StageSettings
 from recforge.models.tokens import ANSWER_END
 
 log = logging.getLogger(__name__)
@@ -33,8 +39,12 @@ class AlignSettings:
     kd_ratio: float = 0.5
     loss: str = "cosine"
     training_ratio: float = 1.0  # fraction of the teacher-correct train samples used (paper: 0.1)
-    seed: int = 42
+    seed: int = 0  # isir.seed
     lora: dict | None = None  # LoraConfig overrides of the base preset's defaults
+    # Fallback for a degenerate teacher-correct set (a teacher that answers one rating for every sample
+    # leaves a mask of one label): every train label gets at least this share of the student's samples,
+    # topped up with samples the teacher got wrong, which train the rating (LM loss) without alignment.
+    min_label_share: float = 0.05
 
 
 def encode(tokenizer: Any, row: Any) -> dict[str, Any]:
@@ -72,10 +82,12 @@ class AlignCollator:
             "align_pos": torch.tensor([f["align_pos"] for f in features]),
         }
         known = [f["sample_id"] in self.teacher for f in features]
-        if any(known) and not all(known):
-            raise ValueError("a batch mixes samples with and without teacher states")
-        if all(known):
-            batch["teacher_states"] = torch.stack([self.teacher[f["sample_id"]] for f in features]).float()
+        if any(known):  # rows without a state (valid rows, top-ups) get zeros and are masked out
+            template = next(self.teacher[f["sample_id"]] for f, k in zip(features, known) if k)
+            batch["teacher_states"] = torch.stack(
+                [self.teacher[f["sample_id"]] if k else torch.zeros_like(template) for f, k in zip(features, known)]
+            ).float()
+            batch["teacher_mask"] = torch.tensor(known)
         return batch
 
 
@@ -89,27 +101,69 @@ def make_trainer_class():
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             teacher = inputs.pop("teacher_states", None)
+            known = inputs.pop("teacher_mask", None)
             align_pos = inputs.pop("align_pos")
             outputs = model(**inputs, output_hidden_states=self.kd_ratio > 0)
             loss = outputs.loss
-            if model.training and self.kd_ratio > 0 and teacher is not None:
-                rows = torch.arange(align_pos.shape[0], device=align_pos.device)
-                student = torch.stack([outputs.hidden_states[i][rows, align_pos] for i in self.layers], dim=1)
-                distil = alignment_loss(student, teacher.to(student.device), self.loss_kind)
+            if model.training and self.kd_ratio > 0 and teacher is not None and bool(known.any()):
+                rows = torch.nonzero(known.to(align_pos.device)).squeeze(1)
+                student = torch.stack([outputs.hidden_states[i][rows, align_pos[rows]] for i in self.layers], dim=1)
+                distil = alignment_loss(student, teacher[known].to(student.device), self.loss_kind)
                 loss = (1 - self.kd_ratio) * loss + self.kd_ratio * distil
             return (loss, outputs) if return_outputs else loss
 
     return HiddenAlignTrainer
 
 
-def select_train(rows: pd.DataFrame, teacher: TeacherStates, settings: AlignSettings) -> pd.DataFrame:
-    """Teacher-correct samples (those with stored states), then a seeded `training_ratio` subset."""
-    kept = rows[rows["sample_id"].astype(str).isin(teacher.index.keys())]
+def label_counts(rows: pd.DataFrame) -> dict[str, int]:
+    return {f"{float(k):g}": int(v) for k, v in rows["label"].value_counts().sort_index().items()}
+
+
+def top_up(counts: dict[str, int], share: float) -> dict[str, int]:
+    """Rows to add per label so that each label holds at least `share` of the final set (the final size
+    grows with what is added, hence the fixed point)."""
+    if share <= 0 or not counts:
+        return {}
+    if share * len(counts) > 1:
+        raise ValueError(f"min_label_share {share} is impossible for {len(counts)} labels")
+    total = sum(counts.values())
+    add: dict[str, int] = {}
+    for _ in range(100):  # converges in a few rounds: each adds at most one row per label
+        final = total + sum(add.values())
+        add = {k: math.ceil(share * final) - c for k, c in counts.items() if c < share * final}
+        if total + sum(add.values()) == final:
+            break
+    return {k: v for k, v in add.items() if v > 0}
+
+
+def select_train(rows: pd.DataFrame, teacher: TeacherStates, settings: AlignSettings) -> tuple[pd.DataFrame, dict]:
+    """Teacher-correct samples (those with stored states), then a seeded `training_ratio` subset, then
+    the min_label_share fallback. Returns the rows and a report of the mask's label distribution."""
+    has_state = rows["sample_id"].astype(str).isin(teacher.index.keys())
+    kept = rows[has_state]
     if settings.training_ratio < 1.0:
         kept = kept.sample(frac=settings.training_ratio, random_state=settings.seed)
     if kept.empty:
         raise ValueError("no train sample has a teacher state: the teacher got none right")
-    return kept.sort_values("sample_id")
+    mask = label_counts(kept)
+    wanted = top_up({f"{float(k):g}": mask.get(f"{float(k):g}", 0) for k in rows["label"].unique()},
+                    settings.min_label_share)
+    added = []
+    for label, n in wanted.items():
+        pool = rows[~has_state & (rows["label"].astype(float) == float(label))]
+        added.append(pool.sample(n=min(n, len(pool)), random_state=settings.seed))
+    extra = pd.concat(added) if added else rows.iloc[:0]
+    report = {
+        "mask_labels": mask,
+        "degenerate_mask": len(mask) <= 1,
+        "min_label_share": settings.min_label_share,
+        "added_without_teacher": label_counts(extra),
+        "student_labels": label_counts(pd.concat([kept, extra])),
+    }
+    if report["degenerate_mask"]:
+        log.warning("the teacher-correct set holds one label only (%s): %s", mask,
+                    "topped up by min_label_share" if len(extra) else "set min_label_share > 0 to top it up")
+    return pd.concat([kept, extra]).sort_values("sample_id"), report
 
 
 def train_student(
@@ -118,8 +172,7 @@ def train_student(
     valid: pd.DataFrame,
     teacher_dir: str | Path,
     settings: AlignSettings,
-    args: dict[str, Any],
-    eval_steps: int,
+    stage: StageSettings,
     out_dir: str | Path,
     resume: bool = False,
 ) -> dict[str, Any]:
@@ -129,16 +182,16 @@ def train_student(
     from transformers import TrainingArguments
 
     teacher = TeacherStates(teacher_dir)
-    rows = select_train(train, teacher, settings)
+    rows, mask_report = select_train(train, teacher, settings)
     model, tokenizer = load_for_training(start["path"], start["dtype"], start["attn_implementation"])
     model = get_peft_model(model, start["lora"].peft_config(**(settings.lora or {})))
-    config = training_args(
+    config = trainer_arguments(
         TrainingArguments,
+        {"remove_unused_columns": False, **stage.args},
         checkpoint_dir(out_dir),
-        {"remove_unused_columns": False, **args},
-        metric="eval_loss",
-        greater_is_better=False,
-        steps=eval_steps,
+        eval_steps=stage.eval_steps,
+        checkpointed=Checkpointed("eval_loss", greater_is_better=False),
+        dtype=start["dtype"],
     )
     trainer = make_trainer_class()(
         model=model,
@@ -150,6 +203,7 @@ def train_student(
         loss_kind=settings.loss,
         layers=teacher.layers,
     )
+    log_progress(trainer, "isir align")
     result = train_and_save(trainer, tokenizer, out_dir, resume)
     final = trainer.evaluate()
     return {
@@ -163,4 +217,6 @@ def train_student(
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "selected_eval_loss": final["eval_loss"],
         "world_size": trainer.args.world_size,
+        "mask": mask_report,
+        "curve": eval_curve(trainer),
     }

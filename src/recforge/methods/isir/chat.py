@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from recforge.models.tokens import ANSWER_START, THINK_END, THINK_START
+from recforge.models.tokens import ANSWER_END, ANSWER_START, THINK_END, THINK_START, add_tokens
 
 EMPTY_THINK = f"{THINK_START}\n{THINK_END}\n"
 
@@ -41,3 +41,15 @@ def split_thinking(completion: str) -> str | None:
     """The completion up to and including its last </think>, or None when it has none."""
     end = completion.rfind(THINK_END)
     return None if end < 0 else completion[: end + len(THINK_END)]
+
+
+def load_for_training(path: str, dtype: str, attn_implementation: str) -> tuple[Any, Any]:
+    """The model and tokenizer a stage starts from, on CPU (the trainer places it), with the seed-000
+    tags as single tokens: a real checkpoint gets <answer>/</answer> (and <think> if missing) added by
+    the token registry's rule; the tiny model already has them."""
+    from recforge.models.loading import load_causal_lm
+
+    model, tokenizer = load_causal_lm(path, dtype=dtype, attn_implementation=attn_implementation, device="cpu")
+    add_tokens(tokenizer, [THINK_START, THINK_END, ANSWER_START, ANSWER_END], model)
+    model.train()
+    return model, tokenizer

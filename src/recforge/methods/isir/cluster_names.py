@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -36,11 +35,6 @@ class ClusterNameConfig:
     max_tokens: int = 64
     seed: int = 0
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "ClusterNameConfig":
-        """From a config section; keys of other steps are ignored (config/schema.yaml rejects typos)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
 
 def fallback_name(cluster: int) -> str:

@@ -8,8 +8,7 @@ ones shown to the LLM that names the cluster.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,11 +27,6 @@ class ClusterConfig:
     nredo: int = 5  # k-means restarts; faiss keeps the best objective
     seed: int = 0
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "ClusterConfig":
-        """From a config section; keys of other steps are ignored (config/schema.yaml rejects typos)."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:

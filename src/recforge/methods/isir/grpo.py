@@ -16,7 +16,12 @@ import pandas as pd
 
 from recforge.methods.isir.chat import messages
 from recforge.methods.isir.reward import grpo_reward
-from recforge.methods.isir.training import checkpoint_dir, load_for_training, train_and_save, training_args
+from recforge.methods.isir.chat import load_for_training
+from recforge.train.arguments import Checkpointed, trainer_arguments
+from recforge.train.checkpoints import checkpoint_dir
+from recforge.train.progress import log_progress
+from recforge.train.save import train_and_save
+from recforge.train.settings import StageSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +42,7 @@ def train_grpo(
     start: dict[str, str],
     train: pd.DataFrame,
     valid: pd.DataFrame,
-    args: dict[str, Any],
-    eval_steps: int,
+    stage: StageSettings,
     out_dir: str | Path,
     resume: bool = False,
 ) -> dict[str, Any]:
@@ -48,13 +52,13 @@ def train_grpo(
     from trl import GRPOConfig, GRPOTrainer
 
     model, tokenizer = load_for_training(start["path"], start["dtype"], start["attn_implementation"])
-    config = training_args(
+    config = trainer_arguments(
         GRPOConfig,
+        stage.args,
         checkpoint_dir(out_dir),
-        args,
-        metric="eval_reward",
-        greater_is_better=True,
-        steps=eval_steps,
+        eval_steps=stage.eval_steps,
+        checkpointed=Checkpointed("eval_reward", greater_is_better=True),
+        dtype=start["dtype"],
     )
     trainer = GRPOTrainer(
         model=model,
@@ -64,6 +68,7 @@ def train_grpo(
         eval_dataset=Dataset.from_list(grpo_records(valid)),
         processing_class=tokenizer,
     )
+    log_progress(trainer, "isir grpo")
     result = train_and_save(trainer, tokenizer, out_dir, resume)
     history = [
         {k: v for k, v in entry.items() if k in ("step", "reward", "eval_reward", "kl", "eval_kl")}

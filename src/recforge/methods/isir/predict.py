@@ -1,16 +1,24 @@
-"""Rating predictions from a seed-000 model: with reasoning (the GRPO teacher) or answer-only (one
-generated token after an empty think block), in the evaluator's `rating` schema, timed."""
+"""Rating predictions from a seed-000 model: with reasoning (the GRPO teacher) or answer-only (after an
+empty think block), in the evaluator's `rating` schema, timed.
+
+Answer-only predictions are read from the model's distribution over the rating tokens at "<answer>"
+(one forward pass): `argmax` is what greedy decoding of one token writes (the paper's readout);
+`expected` and `median` minimise the expected squared and absolute error; `auto` picks, on the valid
+rows, the readout with the lowest MAE + RMSE and applies it to every row.
+"""
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recforge.methods.isir.chat import answer_only_prompt, cot_prompt
+from recforge.methods.isir.prompts import rating_text
 from recforge.methods.isir.generate import Generations, greedy_generate
 from recforge.methods.isir.reward import parse_rating
 from recforge.text.outputs import parse_answer
@@ -72,3 +80,91 @@ def efficiency(gen: Generations, predictions: np.ndarray) -> dict[str, Any]:
         "mean_generated_tokens": round(float(np.mean(gen.new_tokens)), 3) if n else math.nan,
         "invalid_rate": round(float(np.isnan(predictions).mean()), 4) if n else math.nan,
     }
+
+
+# ------------------------------------------------------------------------------ distribution readout
+READOUTS = ("argmax", "expected", "median")
+
+
+def rating_token_ids(tokenizer: Any, values: Sequence[float]) -> list[int]:
+    """The single token that writes each rating value ("5", "4.5"); ValueError when one takes several
+    tokens (the readout needs one position)."""
+    ids = []
+    for value in values:
+        pieces = tokenizer(rating_text(value), add_special_tokens=False)["input_ids"]
+        if len(pieces) != 1:
+            raise ValueError(f"rating {rating_text(value)!r} is {len(pieces)} tokens; the distribution readout needs one")
+        ids.append(pieces[0])
+    return ids
+
+
+def rating_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, values: Sequence[float],
+                        batch_size: int) -> tuple[np.ndarray, Generations]:
+    """P(rating | answer-only prompt) over `values`: the next-token softmax at "<answer>" restricted to
+    the rating tokens (one forward pass per batch, no generation). Also the timing, as Generations."""
+    import time
+
+    import torch
+
+    ids = rating_token_ids(tokenizer, values)
+    prompts = [answer_only_prompt(tokenizer, p) for p in rows["prompt"]]
+    tokenizer.padding_side = "left"
+    device = next(model.parameters()).device
+    probs, lengths, start = [], [], time.perf_counter()
+    with torch.inference_mode():
+        for lo in range(0, len(prompts), batch_size):
+            batch = tokenizer(prompts[lo: lo + batch_size], return_tensors="pt", padding=True,
+                              add_special_tokens=False).to(device)
+            logits = model(**batch).logits[:, -1, :].float()
+            probs.append(torch.softmax(logits[:, ids], dim=-1).cpu().numpy())
+            lengths += batch["attention_mask"].sum(dim=1).tolist()
+    seconds = time.perf_counter() - start
+    dist = np.concatenate(probs) if probs else np.zeros((0, len(values)))
+    texts = [rating_text(values[i]) for i in dist.argmax(axis=1)] if len(dist) else []
+    return dist, Generations(texts, [1] * len(texts), lengths, seconds)
+
+
+def read_ratings(dist: np.ndarray, values: Sequence[float], kind: str) -> np.ndarray:
+    """One rating per row from its distribution: `argmax` (the most likely value, what greedy decoding
+    writes), `expected` (the mean: minimises expected squared error), `median` (the smallest value
+    whose cumulative probability reaches 1/2: minimises expected absolute error)."""
+    values = np.asarray(values, dtype=np.float64)
+    if kind == "argmax":
+        return values[dist.argmax(axis=1)]
+    if kind == "expected":
+        return dist @ values
+    if kind == "median":
+        order = np.argsort(values)
+        cumulative = np.cumsum(dist[:, order], axis=1)
+        return values[order][np.argmax(cumulative >= 0.5 - 1e-12, axis=1)]
+    raise ValueError(f"unknown readout {kind!r}; known: {list(READOUTS)}")
+
+
+def choose_readout(dist: np.ndarray, labels: np.ndarray, values: Sequence[float]) -> tuple[str, dict]:
+    """The readout with the lowest MAE + RMSE on these (valid) rows, and every readout's scores."""
+    scores = {}
+    for kind in READOUTS:
+        error = read_ratings(dist, values, kind) - labels
+        scores[kind] = {"mae": float(np.abs(error).mean()), "rmse": float(np.sqrt((error ** 2).mean()))}
+    best = min(READOUTS, key=lambda k: (scores[k]["mae"] + scores[k]["rmse"], READOUTS.index(k)))
+    return best, scores
+
+
+def readout_report(rows: pd.DataFrame, dist: np.ndarray, values: Sequence[float], readout: str) -> dict:
+    """The readout to use (`auto`: chosen on the valid rows) and every readout's valid scores."""
+    valid = (rows["split"].to_numpy() == "valid") & rows["label"].notna().to_numpy()
+    if not valid.any():
+        if readout == "auto":
+            raise ValueError("readout auto chooses on valid rows: add valid to predict.splits")
+        return {"readout": readout}
+    best, scores = choose_readout(dist[valid], rows["label"].to_numpy(dtype=np.float64)[valid], values)
+    return {"readout": best if readout == "auto" else readout, "valid_scores": scores,
+            "valid_label_distribution": {rating_text(v): float(dist[valid][:, i].mean()) for i, v in enumerate(values)}}
+
+
+def rating_values(labels: pd.Series) -> list[float]:
+    """The rating values a readout chooses among: those of the training labels."""
+    values = sorted(float(v) for v in pd.unique(labels.dropna()))
+    if not values:
+        raise ValueError("no training label: no rating scale to read out")
+    return values

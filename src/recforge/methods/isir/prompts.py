@@ -21,7 +21,7 @@ the paper's test prompts stopped before it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from string import Template
 from typing import Any
 
@@ -40,10 +40,6 @@ class PromptConfig:
     domain: str = "item"  # "movie": "...the user's recent movie ratings..."
     max_history: int | None = 10  # history lines shown (the most recent); None = the whole history
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "PromptConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
 
 def rating_text(rating: Any) -> str:

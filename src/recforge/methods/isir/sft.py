@@ -12,7 +12,12 @@ from typing import Any
 import pandas as pd
 
 from recforge.methods.isir.chat import messages
-from recforge.methods.isir.training import checkpoint_dir, load_for_training, train_and_save, training_args
+from recforge.methods.isir.chat import load_for_training
+from recforge.train.arguments import Checkpointed, trainer_arguments
+from recforge.train.checkpoints import checkpoint_dir
+from recforge.train.progress import eval_curve, log_progress
+from recforge.train.save import train_and_save
+from recforge.train.settings import StageSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +44,7 @@ def cold_start_sft(
     train: pd.DataFrame,
     valid: pd.DataFrame,
     traces: pd.DataFrame,
-    args: dict[str, Any],
-    eval_steps: int,
+    stage: StageSettings,
     out_dir: str | Path,
     resume: bool = False,
 ) -> dict[str, Any]:
@@ -53,13 +57,13 @@ def cold_start_sft(
     if train_rows.empty or valid_rows.empty:
         raise ValueError("cold-start SFT needs traces that agree with the label for train and valid samples")
     model, tokenizer = load_for_training(base["path"], base["dtype"], base["attn_implementation"])
-    config = training_args(
+    config = trainer_arguments(
         SFTConfig,
+        stage.args,
         checkpoint_dir(out_dir),
-        args,
-        metric="eval_loss",
-        greater_is_better=False,
-        steps=eval_steps,
+        eval_steps=stage.eval_steps,
+        checkpointed=Checkpointed("eval_loss", greater_is_better=False),
+        dtype=base["dtype"],
     )
     trainer = SFTTrainer(
         model=model,
@@ -68,6 +72,7 @@ def cold_start_sft(
         eval_dataset=Dataset.from_list(sft_records(valid_rows)),
         processing_class=tokenizer,
     )
+    log_progress(trainer, "isir sft")
     result = train_and_save(trainer, tokenizer, out_dir, resume)
     final = trainer.evaluate()
     return {
@@ -79,4 +84,5 @@ def cold_start_sft(
         "best_eval_loss": trainer.state.best_metric,
         "selected_eval_loss": final["eval_loss"],
         "selected_valid_perplexity": math.exp(final["eval_loss"]),
+        "curve": eval_curve(trainer),
     }

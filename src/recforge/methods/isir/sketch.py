@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,10 +31,6 @@ class SketchConfig:
     domain: str = "item"  # "movie": "...the following movie topics..."
     pos_threshold: float = 4.0  # rating >= this is a liked event; a rating below it a disliked one
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "SketchConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
 
 def _number(value: float) -> str:

@@ -51,10 +51,6 @@ class VerlDataConfig:
     seed: int = 0  # of the train subsample
     length_stats_split: str = "test"  # samples on which compact and full-history prompts are compared
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "VerlDataConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
 
 def ground_truth(label: float) -> str:

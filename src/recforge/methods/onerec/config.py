@@ -3,23 +3,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
+from dataclasses import dataclass, field
 
-T = TypeVar("T")
+from recforge.train.settings import StageSettings
 
 # Task mixture of the fork's HEAD ("paper ratios", seed notes 1.4): alignment 24.30 %, sequential
 # 65.73 %, caption 4.94 %, general 5.03 %.
 PAPER_RATIOS = {"alignment": 0.2430, "sequential": 0.6573, "caption": 0.0494, "general": 0.0503}
-
-
-def from_dict(cls: type[T], raw: dict[str, Any] | None) -> T:
-    raw = dict(raw or {})
-    known = {f.name for f in fields(cls)}
-    unknown = set(raw) - known
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} keys {sorted(unknown)}; known: {sorted(known)}")
-    return cls(**raw)
 
 
 @dataclass(frozen=True)
@@ -58,30 +48,20 @@ class CotConfig:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """One supervised stage (TRL SFTTrainer, prompt-completion data, loss on the completion only)."""
+class TrainConfig(StageSettings):
+    """One supervised stage: recforge.train.StageSettings (args go to TRL's SFTConfig; prompt-completion
+    data, loss on the completion only) plus how the stage is selected and what trains."""
 
-    epochs: float = 1.0
-    lr: float = 1e-5
-    batch_size: int = 8
-    grad_accum: int = 1
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.0
-    max_length: int = 1024
-    max_train_rows: int | None = None  # seeded subsample of the training rows (None: all)
-    max_valid_rows: int = 256  # valid rows for the valid loss
     select: str = "hr"  # "hr" / "ndcg" (@ rank_eval.k, constrained beam search on valid) or "loss"
-    eval_every_steps: int | None = None  # None: evaluate at the end of every epoch
     lora: bool = False  # stage 2: LoRA (preset's LoRA defaults + trainable SID rows) instead of full
-    gradient_checkpointing: bool = False
-    # Batches of similar lengths (transformers' length-grouped sampler): a mixture batch is padded to
-    # its longest row, and one alignment row (~500 tokens) beside 15 SID prompts (~165) costs 6x.
-    group_by_length: bool = True
-    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.select not in ("hr", "ndcg", "loss"):
             raise ValueError(f"select must be hr, ndcg or loss, got {self.select!r}")
+
+    @property
+    def max_length(self) -> int:
+        return int(self.args.get("max_length", 1024))
 
 
 @dataclass(frozen=True)
@@ -107,7 +87,7 @@ class RejectionConfig:
     top_k: int = 200
     max_think_tokens: int = 100
     beam_width: int = 5
-    max_rows: int | None = None  # rows re-sampled per round (None: all training rows)
+    max_rows: int | None = 2000  # rows re-sampled per round (None: all training rows)
     keep: str = "sampled"  # "sampled": the hitting sampled think; "template": the row's own CoT (released)
     on_miss: str = "empty"  # "empty": empty think (released), "drop": drop the row, "template": keep CoT
     batch_size: int = 16
@@ -121,33 +101,26 @@ class RejectionConfig:
 
 
 @dataclass(frozen=True)
-class GRPOSettings:
+class GRPOSettings(StageSettings):
+    """Optional reasoning enhancement: recforge.train.StageSettings (args go to TRL's GRPOConfig; its
+    per_device_train_batch_size is prompts per step x num_generations) plus the reward's settings."""
+
     enabled: bool = False
-    steps: int = 50
-    num_generations: int = 4
-    prompts_per_step: int = 2
-    max_completion_length: int = 96
-    lr: float = 1e-6
-    beta: float = 0.0
-    temperature: float = 1.0
     reward_k: int = 10
     num_beams: int = 10
-    max_rows: int | None = 2000
-    eval_every_steps: int = 25
-    seed: int = 0
 
 
 @dataclass(frozen=True)
 class PredictConfig:
     k: int = 20
-    num_beams: int = 20
+    num_beams: int = 30  # > k: room for the history items that exclude_history drops
     batch_size: int = 16
-    # Drop the items of the prompt's history from the beams before cutting to k, as SASRec and
-    # popularity do here (RecBole's full sort); num_beams > k leaves room for them.
+    # Drop the items of the sample's whole history (not only the prompt's window) from the beams before
+    # cutting to k, as SASRec and popularity do here (RecBole's full sort); num_beams > k leaves room.
     exclude_history: bool = True
     num_thinks: int = 1  # CoT: thinks per sample (1: greedy; >1: sampled, lists merged by best rank)
     think_temperature: float = 1.0  # only when num_thinks > 1
     think_top_p: float = 0.95
     max_think_tokens: int = 64
-    splits: tuple[str, ...] = ("valid", "test")
+    splits: tuple[str, ...] = ("test",)
     seed: int = 0

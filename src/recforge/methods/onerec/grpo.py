@@ -21,10 +21,13 @@ from recforge.methods.onerec import prompts as P
 from recforge.methods.onerec.config import GRPOSettings, RankEvalConfig
 from recforge.methods.onerec.predict import SidDecoder, valid_ranking
 from recforge.methods.onerec.reward import RolloutBeamReward
-from recforge.methods.onerec.select import BestOnValid
-from recforge.methods.onerec.stages import _valid, _work, load_model, resolve_device, save_stage, unwrap
+from recforge.methods.onerec.stages import _valid, _work, load_model
 from recforge.methods.onerec.tasks import subsample
 from recforge.methods.onerec.vocab import SidIndex
+from recforge.train.arguments import trainer_arguments
+from recforge.train.progress import log_progress
+from recforge.train.save import save_stage
+from recforge.train.select import BestOnValid
 
 log = logging.getLogger(__name__)
 
@@ -38,27 +41,12 @@ def grpo_dataset(tokenizer: Any, rows: pd.DataFrame):
     })
 
 
-def grpo_args(cfg: GRPOSettings, work_dir: str | Path, dtype: str):
+def grpo_args(cfg: GRPOSettings, work_dir: str | Path, dtype: str, resumable: bool = False):
+    """TRL GRPOConfig from the stage's `args`; no evaluation loop (BestOnValid ranks every eval_steps)."""
     from trl import GRPOConfig
 
-    cuda = resolve_device() == "cuda"
-    return GRPOConfig(
-        output_dir=str(work_dir),
-        max_steps=cfg.steps,
-        per_device_train_batch_size=cfg.num_generations * cfg.prompts_per_step,
-        num_generations=cfg.num_generations,
-        max_completion_length=cfg.max_completion_length,
-        learning_rate=cfg.lr,
-        beta=cfg.beta,
-        temperature=cfg.temperature,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        seed=cfg.seed,
-        bf16=cuda and dtype == "bfloat16",
-        use_cpu=not cuda,
-        disable_tqdm=True,
-    )
+    return trainer_arguments(GRPOConfig, dict(cfg.args), work_dir, eval_steps=cfg.eval_steps, evaluate=False,
+                             resumable=resumable, dtype=dtype)
 
 
 def enhance(stage3_path: str | Path, sids: SidIndex, reasoning: pd.DataFrame, cfg: GRPOSettings,
@@ -72,19 +60,23 @@ def enhance(stage3_path: str | Path, sids: SidIndex, reasoning: pd.DataFrame, cf
     decoder = decoder or SidDecoder.build(tokenizer, sids)
     valid = subsample(_valid(reasoning, None, 0), rank_cfg.valid_samples, rank_cfg.seed)
     selector = BestOnValid("hr", rank_fn=lambda m: valid_ranking(m, tokenizer, valid, decoder, rank_cfg, cot=True),
-                           k=rank_cfg.k, every_steps=cfg.eval_every_steps)
-    selector.consider(model, 0, 0.0)  # the starting model is a candidate
-    rows = subsample(reasoning[reasoning["split"] == "train"], cfg.max_rows, cfg.seed)
+                           k=rank_cfg.k, every_steps=cfg.eval_steps, state_dir=work_dir)
+    if not selector.records:
+        selector.consider(model, 0, 0.0)  # the starting model is a candidate (unless resumed)
+    rows = subsample(reasoning[reasoning["split"] == "train"], cfg.max_train_samples, cfg.seed)
     reward = RolloutBeamReward(tokenizer, decoder, k=cfg.reward_k, num_beams=cfg.num_beams)
-    trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=grpo_args(cfg, _work(work_dir), dtype),
+    work, resumable = _work(work_dir), work_dir is not None
+    trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=grpo_args(cfg, work, dtype, resumable),
                           train_dataset=grpo_dataset(tokenizer, rows), processing_class=tokenizer, callbacks=[selector])
+    log_progress(trainer, "onerec grpo")
     reward.model = trainer.model
-    result = trainer.train()
+    resume = resumable and any(Path(work).glob("checkpoint-*"))
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
     tokenizer.padding_side = "left"
     model = trainer.model
     selector.restore_best(model)
     history = [{k: v for k, v in e.items() if isinstance(v, (int, float, str))} for e in trainer.state.log_history]
     report = {"stage": "grpo", "config": cfg.__dict__, "selection": selector.report(), "train_rows": len(rows),
               "train_metrics": result.metrics, "log_history": history, "wall_time_s": time.perf_counter() - started}
-    save_stage(unwrap(model), tokenizer, out_dir, report)
+    save_stage(model, tokenizer, out_dir, report)
     return report

@@ -6,6 +6,13 @@ released per-position bigram table). `onerec_think_cot`: prompt + "<think>\\n", 
 reasoning until </think> (greedy by default; with num_thinks > 1 sampled, the lists of all thinks
 merged by best rank), then "\\n</think>\\n<|sid_begin|>" and the same constrained beam search. Both
 methods see the identical prompt (history as SIDs). Lists are de-duplicated and cut to k.
+
+History exclusion (`exclude_history`, default): the items of the sample's FULL history are dropped from
+the beams before the cut to k, the same set popularity and SASRec exclude (every event of the user
+before the sample's position, from the canonical tables via recforge.data.sequences.histories; for a
+test sample this includes the valid target), not just the last `tasks.max_history` items the prompt
+shows. The search asks for max(k, num_beams) items to leave room; where the history takes more than
+num_beams - k of them, the list is shorter than k (counted in the log).
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from recforge.data.sequences import histories
 from recforge.eval.metrics import first_hit_rank, hit_at_k, ndcg_at_k
-from recforge.methods._common import topk_frame
+from recforge.methods._common import select_samples, topk_frame
 from recforge.methods.onerec import prompts as P
 from recforge.methods.onerec.config import PredictConfig, RankEvalConfig
 from recforge.methods.onerec.vocab import SidIndex, build_trie
@@ -139,10 +147,30 @@ def valid_ranking(model: Any, tokenizer: Any, rows: pd.DataFrame, decoder: SidDe
     return ranking_metrics(ranked, list(rows["target"]), cfg.k)
 
 
+def excluded_items(interactions: pd.DataFrame, samples: pd.DataFrame, keys: Sequence[str],
+                   splits: Sequence[str] = ("valid", "test")) -> list[set[str]]:
+    """The item ids each sample of `keys` (sample_ids, as in the sequential rows' `key`) must not be
+    recommended: its full history, built exactly as popularity and SASRec build theirs
+    (select_samples + recforge.data.sequences.histories, no length cap)."""
+    chosen = select_samples(samples, tuple(splits))
+    full = histories(interactions, chosen)
+    missing = [key for key in keys if key not in full.index]
+    if missing:
+        raise ValueError(f"{len(missing)} sequential rows have no sample in splits {list(splits)} "
+                         f"(e.g. {missing[:3]})")
+    return [set(map(str, full[key])) for key in keys]
+
+
 def predict(model: Any, tokenizer: Any, sequential: pd.DataFrame, decoder: SidDecoder, cfg: PredictConfig,
-            cot: bool) -> pd.DataFrame:
+            cot: bool, interactions: pd.DataFrame | None = None,
+            samples: pd.DataFrame | None = None) -> pd.DataFrame:
     """topk predictions (sample_id, split, items) for the sequential rows of cfg.splits, plus the
-    thinks (`thinks` column, list[str]) for the CoT method."""
+    thinks (`thinks` column, list[str]) for the CoT method.
+
+    With cfg.exclude_history, `interactions` and `samples` (the canonical interactions and splits
+    tables) give each sample's full history, which is excluded (excluded_items). Without them only the
+    prompt's history (the sequential rows' `history`, at most tasks.max_history items) can be
+    excluded; that is logged as a warning."""
     rows = sequential[sequential["split"].isin(list(cfg.splits))]
     model.eval()
     searched = max(cfg.k, cfg.num_beams) if cfg.exclude_history else cfg.k
@@ -151,10 +179,19 @@ def predict(model: Any, tokenizer: Any, sequential: pd.DataFrame, decoder: SidDe
                                num_thinks=cfg.num_thinks, think_temperature=cfg.think_temperature,
                                think_top_p=cfg.think_top_p, seed=cfg.seed)
     if cfg.exclude_history:
-        seen = (set(map(str, history)) for history in rows["history"])
-        ranked = [[i for i in r if i not in s] for r, s in zip(ranked, seen)]
-    frame = topk_frame(rows["key"].tolist(), rows["split"].tolist(), [list(map(str, r))[: cfg.k] for r in ranked])
+        if interactions is not None and samples is not None:
+            seen = excluded_items(interactions, samples, rows["key"].tolist(), cfg.splits)
+        else:
+            log.warning("no interactions/samples tables: excluding only the prompt's history")
+            seen = [set(map(str, history)) for history in rows["history"]]
+        ranked = [[i for i in map(str, r) if i not in s] for r, s in zip(ranked, seen)]
+    lists = [list(map(str, r))[: cfg.k] for r in ranked]
+    frame = topk_frame(rows["key"].tolist(), rows["split"].tolist(), lists)
     if cot:
         frame["thinks"] = thinks
+    short = sum(len(items) < cfg.k for items in lists)
+    if short:
+        log.info("%d of %d lists have fewer than k=%d items (%d items searched%s)", short, len(lists), cfg.k,
+                 searched, ", history excluded" if cfg.exclude_history else "")
     log.info("predicted %d samples (%s)", len(frame), frame["split"].value_counts().to_dict())
     return frame

@@ -20,7 +20,6 @@ rounds; between rounds the training rows are rebuilt by rejection sampling with 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import time
@@ -30,20 +29,21 @@ from typing import Any
 
 import pandas as pd
 
-from recforge.io import write_json
 from recforge.methods.onerec import prompts as P
 from recforge.methods.onerec.config import RankEvalConfig, RejectionConfig, TrainConfig
 from recforge.methods.onerec.predict import SidDecoder, valid_ranking
-from recforge.methods.onerec.progress import ProgressLog
 from recforge.methods.onerec.rejection import rejection_sample
-from recforge.methods.onerec.select import BestOnValid
 from recforge.methods.onerec.tasks import subsample
 from recforge.methods.onerec.vocab import SidIndex, expand_vocabulary, sid_token_ids
 from recforge.models.loading import load_causal_lm
+from recforge.train.arguments import trainer_arguments
+from recforge.train.progress import log_progress
+from recforge.train.save import REPORT, merged, save_stage
+from recforge.train.select import BestOnValid
 
 log = logging.getLogger(__name__)
 
-REPORT = "stage_report.json"
+__all__ = ["REPORT", "activation", "multitask", "warmup"]
 
 
 # ------------------------------------------------------------------------------------ model I/O
@@ -59,33 +59,9 @@ def load_model(path: str | Path, dtype: str = "float32", attn_implementation: st
     return model, tokenizer
 
 
-def unwrap(model: Any) -> Any:
-    """A plain transformers model: PEFT adapters merged in."""
-    from peft import PeftModel
-
-    return model.merge_and_unload() if isinstance(model, PeftModel) else model
-
-
-def save_stage(model: Any, tokenizer: Any, out_dir: str | Path, report: dict) -> None:
-    """Weights (safetensors), config, tokenizer and the stage report, moved in from a temporary sibling
-    so that a killed job leaves no half-written model."""
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        write_json(report, Path(tmp) / REPORT)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in sorted(os.listdir(tmp)):
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            shutil.move(os.path.join(tmp, name), target)
-
-
 def _work(work_dir: str | Path | None) -> str:
-    """The trainers' output_dir: `work_dir`, or a temporary directory removed at exit (nothing in it is
-    needed: checkpoints are not written, the best state is kept in memory)."""
+    """The trainers' output_dir: `work_dir` (the stage's checkpoint directory: checkpoints and the
+    selection are kept there so a killed job resumes), or a temporary directory removed at exit."""
     if work_dir is not None:
         return str(work_dir)
     import atexit
@@ -107,43 +83,18 @@ def rows_dataset(tokenizer: Any, rows: pd.DataFrame):
     })
 
 
-def training_kwargs(cfg: TrainConfig, work_dir: str | Path, dtype: str, eval_on_start: bool = False) -> dict:
-    """transformers.TrainingArguments keywords shared by both trainers (see train_sft)."""
-    cuda = resolve_device() == "cuda"
-    every = cfg.eval_every_steps
-    return dict(
-        output_dir=str(work_dir),
-        num_train_epochs=cfg.epochs,
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.lr,
-        weight_decay=cfg.weight_decay,
-        warmup_steps=cfg.warmup_ratio,  # a float < 1 is a ratio of the total steps
-        max_grad_norm=1.0,
-        eval_strategy="steps" if every else "epoch",
-        eval_steps=every,
-        eval_on_start=eval_on_start,
-        save_strategy="no",  # BestOnValid keeps the best state; nothing else is needed on disk
-        logging_steps=25,
-        report_to="none",
-        seed=cfg.seed,
-        data_seed=cfg.seed,
-        bf16=cuda and dtype == "bfloat16",
-        fp16=False,
-        use_cpu=not cuda,
-        activation_checkpointing=cfg.gradient_checkpointing,
-        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
-        dataloader_num_workers=0,
-        disable_tqdm=True,
-    )
-
-
-def sft_args(cfg: TrainConfig, work_dir: str | Path, dtype: str, eval_on_start: bool = False):
-    from trl import SFTConfig
-
-    return SFTConfig(**training_kwargs(cfg, work_dir, dtype, eval_on_start), max_length=cfg.max_length,
-                     completion_only_loss=True)
+def stage_arguments(cls: type, cfg: TrainConfig, work_dir: str | Path, dtype: str, eval_on_start: bool = False,
+                    sft: bool = True, resumable: bool = False):
+    """The trainer's arguments: the stage's `args` (recforge.train.trainer_arguments) with TRL's
+    completion-only loss for SFTTrainer; a plain Trainer gets no max_length (it tokenises itself)."""
+    args = dict(cfg.args)
+    if sft:
+        args["completion_only_loss"] = True
+    else:
+        args.pop("max_length", None)
+        args["remove_unused_columns"] = False
+    return trainer_arguments(cls, {**args, "eval_on_start": eval_on_start}, work_dir,
+                             eval_steps=cfg.eval_steps, resumable=resumable, dtype=dtype)
 
 
 def head_has_adapter(model: Any) -> bool:
@@ -196,8 +147,9 @@ def _tokenized(tokenizer: Any, rows: pd.DataFrame, max_length: int):
 
 def train_sft(model: Any, tokenizer: Any, train_rows: pd.DataFrame, valid_rows: pd.DataFrame, cfg: TrainConfig,
               selector: BestOnValid, work_dir: str | Path, dtype: str = "float32", eval_on_start: bool = False,
-              callbacks: list | None = None) -> Any:
+              callbacks: list | None = None, resumable: bool = False) -> Any:
     """One supervised run; `selector` records every valid evaluation. Returns the trained model.
+    `resumable`: checkpoints in `work_dir` at each evaluation, and a run that finds one resumes it.
 
     TRL's SFTTrainer (prompt-completion, completion-only loss) trains every model whose output head
     carries no PEFT layer. TRL 1.16 computes log-probabilities from `lm_head.weight` directly (fused LM
@@ -211,40 +163,41 @@ def train_sft(model: Any, tokenizer: Any, train_rows: pd.DataFrame, valid_rows: 
 
         trainer = Trainer(
             model=model,
-            args=TrainingArguments(**training_kwargs(cfg, work_dir, dtype, eval_on_start), remove_unused_columns=False),
+            args=stage_arguments(TrainingArguments, cfg, work_dir, dtype, eval_on_start, sft=False,
+                                 resumable=resumable),
             train_dataset=_tokenized(tokenizer, train_rows, cfg.max_length),
             eval_dataset=_tokenized(tokenizer, valid_rows, cfg.max_length),
             data_collator=PromptCompletionCollator(tokenizer.pad_token_id),
             callbacks=[selector, *(callbacks or [])],
         )
     else:
-        from trl import SFTTrainer
+        from trl import SFTConfig, SFTTrainer
 
         trainer = SFTTrainer(
             model=model,
-            args=sft_args(cfg, work_dir, dtype, eval_on_start),
+            args=stage_arguments(SFTConfig, cfg, work_dir, dtype, eval_on_start, resumable=resumable),
             train_dataset=rows_dataset(tokenizer, train_rows),
             eval_dataset=rows_dataset(tokenizer, valid_rows),
             processing_class=tokenizer,
             callbacks=[selector, *(callbacks or [])],
         )
-    from transformers.trainer_callback import PrinterCallback
-
-    trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout; ProgressLog logs them
-    trainer.add_callback(ProgressLog(type(trainer).__name__))
-    result = trainer.train()
+    log_progress(trainer, type(trainer).__name__)
+    resume = resumable and any(Path(work_dir).glob("checkpoint-*"))
+    if resume:
+        log.info("resuming from the latest checkpoint in %s", work_dir)
+    result = trainer.train(resume_from_checkpoint=True if resume else None)
     log.info("trained %d rows with %s: %s", len(train_rows), type(trainer).__name__, result.metrics)
     tokenizer.padding_side = "left"  # decoding pads on the left; the collators bring their own padding
     return trainer.model
 
 
 def ranking_selector(cfg: TrainConfig, tokenizer: Any, decoder: SidDecoder | None, valid_rows: pd.DataFrame,
-                     rank_cfg: RankEvalConfig, cot: bool) -> BestOnValid:
+                     rank_cfg: RankEvalConfig, cot: bool, state_dir: str | Path | None = None) -> BestOnValid:
     if cfg.select == "loss":
-        return BestOnValid("loss")
+        return BestOnValid("loss", state_dir=state_dir)
     subset = subsample(valid_rows, rank_cfg.valid_samples, rank_cfg.seed)
     return BestOnValid(cfg.select, rank_fn=lambda m: valid_ranking(m, tokenizer, subset, decoder, rank_cfg, cot),
-                       k=rank_cfg.k)
+                       k=rank_cfg.k, state_dir=state_dir)
 
 
 def _valid(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -281,22 +234,22 @@ def warmup(base_path: str | Path, sids: SidIndex, items: pd.DataFrame, alignment
     ids = expand_vocabulary(model, tokenizer, sids, items)
     peft_model = get_peft_model(model, TrainableTokensConfig(
         token_indices=ids, target_modules=_embedding_module_names(model), init_weights=True))
-    train_rows = subsample(alignment[alignment["split"] == "train"], cfg.max_train_rows, cfg.seed)
-    valid_loss_rows = _valid(alignment, cfg.max_valid_rows, cfg.seed)
+    train_rows = subsample(alignment[alignment["split"] == "train"], cfg.max_train_samples, cfg.seed)
+    valid_loss_rows = _valid(alignment, cfg.max_valid_samples, cfg.seed)
     decoder = None
     if cfg.select != "loss":
         if sequential is None or rank_cfg is None:
             raise ValueError("stage 1 selection by ranking needs the sequential rows and rank settings")
         decoder = SidDecoder.build(tokenizer, sids)
     selector = ranking_selector(cfg, tokenizer, decoder, _valid(sequential, None, 0) if decoder else alignment,
-                                rank_cfg or RankEvalConfig(), cot=False)
+                                rank_cfg or RankEvalConfig(), cot=False, state_dir=work_dir)
     train_sft(peft_model, tokenizer, train_rows, valid_loss_rows, cfg, selector,
-              _work(work_dir), dtype)
+              _work(work_dir), dtype, resumable=work_dir is not None)
     selector.restore_best(peft_model)
-    merged = unwrap(peft_model)
+    merged_model = merged(peft_model)
     report = _report("warmup", cfg, selector, started, sid_tokens=len(ids), train_rows=len(train_rows),
-                     trainable="TrainableTokens(" + ",".join(_embedding_module_names(merged)) + ")")
-    save_stage(merged, tokenizer, out_dir, report)
+                     trainable="TrainableTokens(" + ",".join(_embedding_module_names(merged_model)) + ")")
+    save_stage(merged_model, tokenizer, out_dir, report)
     return report
 
 
@@ -318,14 +271,14 @@ def multitask(stage1_path: str | Path, sids: SidIndex, mixture: pd.DataFrame, se
         model = get_peft_model(model, lora.peft_config(trainable_token_indices={embed: sid_token_ids(tokenizer, sids)}))
     decoder = decoder or SidDecoder.build(tokenizer, sids)
     valid = _valid(sequential, None, 0)
-    selector = ranking_selector(cfg, tokenizer, decoder, valid, rank_cfg, cot=False)
-    train_rows = subsample(mixture, cfg.max_train_rows, cfg.seed)
-    model = train_sft(model, tokenizer, train_rows, subsample(valid, cfg.max_valid_rows, cfg.seed), cfg, selector,
-                      _work(work_dir), dtype)
+    selector = ranking_selector(cfg, tokenizer, decoder, valid, rank_cfg, cot=False, state_dir=work_dir)
+    train_rows = subsample(mixture, cfg.max_train_samples, cfg.seed)
+    model = train_sft(model, tokenizer, train_rows, subsample(valid, cfg.max_valid_samples, cfg.seed), cfg, selector,
+                      _work(work_dir), dtype, resumable=work_dir is not None)
     selector.restore_best(model)
     report = _report("multitask", cfg, selector, started, train_rows=len(train_rows),
                      tasks=train_rows["task"].value_counts().to_dict(), lora=bool(cfg.lora))
-    save_stage(unwrap(model), tokenizer, out_dir, report)
+    save_stage(model, tokenizer, out_dir, report)
     return report
 
 
@@ -341,12 +294,12 @@ def activation(stage2_path: str | Path, sids: SidIndex, reasoning: pd.DataFrame,
     decoder = decoder or SidDecoder.build(tokenizer, sids)
     valid = _valid(reasoning, None, 0)
     selector = ranking_selector(cfg, tokenizer, decoder, valid, rank_cfg, cot=True)
-    base_rows = subsample(reasoning[reasoning["split"] == "train"], cfg.max_train_rows, cfg.seed).reset_index(drop=True)
+    base_rows = subsample(reasoning[reasoning["split"] == "train"], cfg.max_train_samples, cfg.seed).reset_index(drop=True)
     work = Path(_work(work_dir))
     data, rounds = base_rows, []
     for round_ in range(1, max(1, rejection.rounds) + 1):
         selector.tag = {"round": round_}
-        model = train_sft(model, tokenizer, data, subsample(valid, cfg.max_valid_rows, cfg.seed), cfg, selector,
+        model = train_sft(model, tokenizer, data, subsample(valid, cfg.max_valid_samples, cfg.seed), cfg, selector,
                           work / f"round{round_}", dtype)
         info = {"round": round_, "train_rows": len(data)}
         if round_ < rejection.rounds:
@@ -360,5 +313,5 @@ def activation(stage2_path: str | Path, sids: SidIndex, reasoning: pd.DataFrame,
         rounds.append(info)
     selector.restore_best(model)
     report = _report("activation", cfg, selector, started, rounds=rounds, rejection=rejection.__dict__)
-    save_stage(unwrap(model), tokenizer, out_dir, report)
+    save_stage(model, tokenizer, out_dir, report)
     return report

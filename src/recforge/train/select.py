@@ -2,11 +2,15 @@
 
 Released OneRec-Think passed the LAST stage-2 checkpoint on to stage 3 (issue #3: hit@10 0.047 with it,
 0.0742 with a better one). Here a `BestOnValid` callback evaluates at every evaluation point (end of
-epoch, or every `eval_every_steps`), keeps an in-memory copy of the trainable parameters of the best
+epoch, or every `eval_steps`), keeps an in-memory copy of the trainable parameters of the best
 evaluation (all of them for full fine-tuning, the adapter for PEFT), and restores it when training ends;
 the stage then saves it with safetensors. Metrics: valid HR@10 / NDCG@10 of constrained beam search on a
 seeded valid subset (predict.valid_ranking), or the valid loss where ranking is not meaningful yet (stage
 1: the model has not learned the sequential task) or too slow. Ties keep the earlier state.
+
+With a `state_dir` (the stage's checkpoint directory), the selection survives a killed job: at every
+trainer checkpoint the records and the best state are written beside it, and a resumed run starts from
+them (recforge.train.checkpoints keys the directory by the stage's settings).
 """
 
 from __future__ import annotations
@@ -14,11 +18,16 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
+from recforge.io import read_json, write_json
+
 log = logging.getLogger(__name__)
+
+SELECTION, BEST_STATE = "selection.json", "best_state.safetensors"
 
 METRICS = ("hr", "ndcg", "loss")
 
@@ -67,7 +76,7 @@ class BestOnValid(TrainerCallback):
     evaluation loop here) the callback evaluates itself every that many steps and at the end."""
 
     def __init__(self, metric: str, rank_fn: Callable[[Any], dict] | None = None, k: int = 10,
-                 every_steps: int | None = None, tag: dict | None = None):
+                 every_steps: int | None = None, tag: dict | None = None, state_dir: str | Path | None = None):
         self.metric, (self.key, self.mode) = metric, metric_key(metric, k)
         if metric != "loss" and rank_fn is None:
             raise ValueError(f"selection by {metric} needs a rank_fn")
@@ -77,6 +86,30 @@ class BestOnValid(TrainerCallback):
         self.best_state: dict[str, Any] | None = None
         self.best_index = -1
         self._last_step = None
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        if self.state_dir is not None and (self.state_dir / SELECTION).exists():
+            self._load()
+
+    # ------------------------------------------------------------------ persistence (resume)
+    def _load(self) -> None:
+        from safetensors.torch import load_file
+
+        saved = read_json(self.state_dir / SELECTION)
+        self.records, self.best_index = saved["records"], saved["best_index"]
+        if self.best_index >= 0:
+            self.best_state = load_file(self.state_dir / BEST_STATE)
+        log.info("resumed the selection: %d evaluations, best #%d", len(self.records), self.best_index)
+
+    def on_save(self, args, state, control, **kwargs):
+        """Written with each trainer checkpoint, so a resumed run sees the selection as of that step."""
+        if self.state_dir is None or not state.is_world_process_zero:
+            return
+        from safetensors.torch import save_file
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.best_state is not None:
+            save_file({n: t.contiguous() for n, t in self.best_state.items()}, self.state_dir / BEST_STATE)
+        write_json({"records": self.records, "best_index": self.best_index}, self.state_dir / SELECTION)
 
     # ------------------------------------------------------------------ evaluation points
     def consider(self, model: Any, step: int = 0, epoch: float = 0.0, metrics: dict | None = None) -> dict:

@@ -27,3 +27,23 @@ class ProgressLog(TrainerCallback):
         per_step = spent / state.global_step
         log.info("%s: step %d/%d loss %.4f, %.2f s/step, %.0f s left", self.name, state.global_step,
                  state.max_steps, float(logs["loss"]), per_step, per_step * (state.max_steps - state.global_step))
+
+
+def log_progress(trainer, name: str) -> None:
+    """Progress lines from ProgressLog instead of transformers' PrinterCallback, which prints every log
+    dict to stdout (the trainers run with tqdm off)."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(ProgressLog(name))
+
+
+def eval_curve(trainer) -> list[dict]:
+    """The training curve a stage report carries: step, epoch and the valid metrics of every evaluation
+    (from the trainer's log history; runtime figures left out)."""
+    skip = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
+    return [
+        {k: v for k, v in entry.items() if k in ("step", "epoch") or (k.startswith("eval_") and k not in skip)}
+        for entry in trainer.state.log_history
+        if any(k.startswith("eval_") and k not in skip for k in entry)
+    ]

@@ -1,6 +1,6 @@
 """A killed training stage resumes from its checkpoints, but only under the same spec."""
 
-from recforge.methods.isir.training import checkpoint_dir, drop_checkpoints, resume_from
+from recforge.train.checkpoints import checkpoint_dir, drop_checkpoints, resume_from
 
 
 def test_resume_only_with_the_same_spec(tmp_path):

@@ -10,7 +10,7 @@ from transformers import TrainerCallback
 
 from onerec_example import save_tiny_model, tables
 from recforge.methods.onerec.config import TaskConfig, TrainConfig
-from recforge.methods.onerec.select import BestOnValid, metric_key, select_best
+from recforge.train.select import BestOnValid, metric_key, select_best
 from recforge.methods.onerec.stages import load_model, train_sft
 from recforge.methods.onerec.tasks import sequential_rows
 
@@ -73,7 +73,7 @@ def test_training_hands_over_the_best_epoch_not_the_last(tmp_path):
     scores = iter([0.2, 0.6, 0.4])
     selector = BestOnValid("hr", rank_fn=lambda m: {"HR@10": next(scores), "NDCG@10": 0.0})
     recorder = Recorder()
-    cfg = TrainConfig(epochs=3, lr=1e-2, batch_size=4, select="hr")
+    cfg = TrainConfig(select="hr", args={"num_train_epochs": 3, "learning_rate": 1e-2, "per_device_train_batch_size": 4})
     train_rows, valid_rows = rows[rows["split"] == "train"], rows[rows["split"] == "valid"]
 
     model = train_sft(model, tokenizer, train_rows, valid_rows, cfg, selector, tmp_path / "work", callbacks=[recorder])
@@ -84,3 +84,44 @@ def test_training_hands_over_the_best_epoch_not_the_last(tmp_path):
     selector.restore_best(model)
     for name, param in model.named_parameters():
         assert torch.equal(param, recorder.states[1][name]), name
+
+
+class KillAfterSaves(TrainerCallback):
+    """Stands in for a SIGKILL: the run dies right after its n-th checkpoint is written."""
+
+    def __init__(self, n):
+        self.n, self.saves = n, 0
+
+    def on_save(self, args, state, control, **kwargs):
+        self.saves += 1
+        if self.saves == self.n:
+            raise KeyboardInterrupt("killed")
+
+
+def test_a_killed_stage_resumes_with_its_selection(tmp_path):
+    save_tiny_model(tmp_path / "base")
+    items, interactions, samples = tables()
+    rows = sequential_rows(interactions, samples, {i: f"item {i}" for i in items["item_id"]}, TaskConfig())
+    train_rows, valid_rows = rows[rows["split"] == "train"], rows[rows["split"] == "valid"]
+    cfg = TrainConfig(select="hr", args={"num_train_epochs": 3, "learning_rate": 1e-2, "per_device_train_batch_size": 4})
+    work = tmp_path / "work"
+    scores = iter([0.2, 0.6, 0.4])
+    recorder = Recorder()
+
+    def selector():  # a fresh callback per run, as in a new process; the scores go on where they were
+        return BestOnValid("hr", rank_fn=lambda m: {"HR@10": next(scores), "NDCG@10": 0.0}, state_dir=work)
+
+    model, tokenizer = load_model(tmp_path / "base")
+    with pytest.raises(KeyboardInterrupt):
+        train_sft(model, tokenizer, train_rows, valid_rows, cfg, selector(), work, callbacks=[recorder, KillAfterSaves(2)],
+                  resumable=True)
+    assert sorted(p.name for p in work.glob("checkpoint-*")) and (work / "selection.json").exists()
+
+    model, tokenizer = load_model(tmp_path / "base")  # the rerun starts from the stage's start model
+    resumed = selector()
+    assert [r["HR@10"] for r in resumed.records] == [0.2, 0.6] and resumed.best_index == 1
+    model = train_sft(model, tokenizer, train_rows, valid_rows, cfg, resumed, work, resumable=True)
+    assert [r["HR@10"] for r in resumed.records] == [0.2, 0.6, 0.4]  # only the third epoch ran again
+    resumed.restore_best(model)
+    for name, param in model.named_parameters():
+        assert torch.equal(param, recorder.states[1][name]), name  # epoch 2 of the killed run

@@ -1,0 +1,49 @@
+"""The rating readout: one rating per row from the model's distribution over the rating tokens,
+against hand-computed values, and the valid-chosen readout."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recforge.methods.isir.predict import choose_readout, read_ratings, readout_report, rating_values
+
+VALUES = [1.0, 2.0, 3.0, 4.0, 5.0]
+DIST = np.array([
+    [0.1, 0.0, 0.2, 0.3, 0.4],  # mean 3.9; cumulative .1 .1 .3 .6 -> median 4; argmax 5
+    [0.0, 0.0, 0.0, 0.5, 0.5],  # mean 4.5; cumulative reaches .5 at 4 -> median 4; argmax 4 (first)
+    [0.6, 0.1, 0.1, 0.1, 0.1],  # mean 2.0; median 1; argmax 1
+])
+
+
+def test_readouts_by_hand():
+    assert read_ratings(DIST, VALUES, "argmax").tolist() == [5.0, 4.0, 1.0]
+    assert read_ratings(DIST, VALUES, "expected") == pytest.approx([3.9, 4.5, 2.0])
+    assert read_ratings(DIST, VALUES, "median").tolist() == [4.0, 4.0, 1.0]
+    with pytest.raises(ValueError, match="unknown readout"):
+        read_ratings(DIST, VALUES, "mode")
+
+
+def test_half_star_values_are_read_in_their_own_order():
+    values = [4.5, 0.5, 2.5]  # unsorted on purpose
+    dist = np.array([[0.4, 0.35, 0.25]])  # sorted: 0.5 (.35), 2.5 (.25), 4.5 (.4) -> cumulative .35 .6
+    assert read_ratings(dist, values, "median").tolist() == [2.5]
+    assert read_ratings(dist, values, "expected") == pytest.approx([0.4 * 4.5 + 0.35 * 0.5 + 0.25 * 2.5])
+
+
+def test_the_valid_rows_choose_the_readout():
+    labels = np.array([4.0, 4.0, 1.0])  # median readout is exact here
+    best, scores = choose_readout(DIST, labels, VALUES)
+    assert best == "median" and scores["median"]["mae"] == 0.0
+    assert scores["argmax"]["mae"] == pytest.approx(1 / 3)
+    rows = pd.DataFrame({"split": ["valid", "valid", "valid", "test"], "label": [4.0, 4.0, 1.0, 5.0]})
+    report = readout_report(rows, np.vstack([DIST, DIST[:1]]), VALUES, "auto")
+    assert report["readout"] == "median" and set(report["valid_scores"]) == {"argmax", "expected", "median"}
+    assert readout_report(rows, np.vstack([DIST, DIST[:1]]), VALUES, "expected")["readout"] == "expected"
+    with pytest.raises(ValueError, match="valid rows"):
+        readout_report(rows[rows["split"] == "test"], DIST[:1], VALUES, "auto")
+
+
+def test_rating_values_come_from_the_labels():
+    assert rating_values(pd.Series([5.0, 3.0, np.nan, 5.0, 1.0])) == [1.0, 3.0, 5.0]
+    with pytest.raises(ValueError):
+        rating_values(pd.Series([np.nan]))

@@ -1,0 +1,74 @@
+"""config/config.yaml is where defaults are written. A settings dataclass may carry defaults for callers
+outside the workflow, but one that disagrees with config.yaml is a bug (e.g. a beam count of 20 in code
+and 30 in config): each is compared here, key by key."""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, fields
+from pathlib import Path
+
+import pytest
+import yaml
+
+from recforge.llm.item_summaries import ItemSummaryConfig
+from recforge.methods.isir.align import AlignSettings
+from recforge.methods.isir.cluster_names import ClusterNameConfig
+from recforge.methods.isir.clusters import ClusterConfig
+from recforge.methods.isir.verl import VerlDataConfig
+from recforge.methods.mf import MFConfig
+from recforge.methods.next_item import NextItemSettings
+from recforge.methods.onerec import config as onerec
+from recforge.sid.rqvae import RQVAEConfig
+from recforge.train.settings import StageSettings
+
+CONFIG = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+METHODS = CONFIG["methods"]
+ONE_TO_ONE = [
+    (ClusterConfig, METHODS["isir"]["clusters"]),
+    (ClusterNameConfig, METHODS["isir"]["cluster_names"]),
+    (VerlDataConfig, METHODS["isir"]),
+    (AlignSettings, METHODS["isir"]["align"]),
+    (MFConfig, METHODS["mf"]),
+    (NextItemSettings, METHODS["next_item"]),
+    (onerec.TaskConfig, METHODS["onerec_think"]["tasks"]),
+    (onerec.MixtureConfig, METHODS["onerec_think"]["mixture"]),
+    (onerec.UserSummaryConfig, METHODS["onerec_think"]["user_summary"]),
+    (onerec.CotConfig, METHODS["onerec_think"]["cot"]),
+    (onerec.RankEvalConfig, METHODS["onerec_think"]["rank_eval"]),
+    (onerec.RejectionConfig, METHODS["onerec_think"]["rejection"]),
+    (onerec.PredictConfig, METHODS["onerec_think"]["predict"]),
+    (RQVAEConfig, CONFIG["sid"]["rqvae"]),
+    (ItemSummaryConfig, CONFIG["llm"]["tasks"]["item_summary"]),
+]
+STAGES = [METHODS["onerec_think"][s] for s in ("stage1", "stage2", "stage3", "grpo")] + [
+    METHODS["isir"][s] for s in ("sft", "grpo", "align")
+]
+
+
+def same(code, config) -> bool:
+    if isinstance(code, (tuple, list)) and isinstance(config, (tuple, list)):
+        return list(code) == list(config)
+    if code is None or config is None:
+        return code is None and config in (None, {})
+    return code == config
+
+
+@pytest.mark.parametrize("cls,section", ONE_TO_ONE, ids=[c.__name__ for c, _ in ONE_TO_ONE])
+def test_dataclass_defaults_equal_config_yaml(cls, section):
+    disagree = {}
+    for f in fields(cls):
+        if f.name not in section:
+            continue
+        default = f.default if f.default is not MISSING else (
+            f.default_factory() if f.default_factory is not MISSING else MISSING)
+        if default is not MISSING and not same(default, section[f.name]):
+            disagree[f.name] = (default, section[f.name])
+    assert not disagree, f"{cls.__name__}: code default vs config.yaml {disagree}"
+
+
+@pytest.mark.parametrize("section", STAGES)
+def test_every_training_stage_states_the_shared_keys(section):
+    """Stage classes serve several sections with different values, so no default can equal all of
+    them: every stage section in config.yaml states each shared key, and no code default applies."""
+    shared = {f.name for f in fields(StageSettings)} - {"seed"}  # isir's seed is the method-wide one
+    assert shared <= set(section) | ({"max_train_samples"} if "kd_ratio" in section else set()), sorted(shared - set(section))
