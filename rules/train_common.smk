@@ -79,5 +79,7 @@ def train_params(entry, stage_settings):
         "settings": lambda wc: {
             "settings": stage_settings(wc),
             "load": base_model_load(wc.dataset),
+            # CPU DDP processes change the global batch: a launcher change must rerun the stage.
+            "launcher": dict(config["launcher"]),
         },
     }
