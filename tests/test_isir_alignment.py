@@ -88,10 +88,10 @@ def test_collator_pads_and_attaches_states_by_sample_id(store):
 
 def test_student_trains_only_on_teacher_correct_samples(store):
     rows = pd.DataFrame({"sample_id": ["u2:5", "u1:3", "u3:4"], "label": [4.0, 5.0, 1.0]})
-    kept, report = select_train(rows, store, AlignSettings())
+    kept, report = select_train(rows, store, AlignSettings(min_label_share=0.0))  # no top-up: mask only
     assert kept["sample_id"].tolist() == ["u1:3", "u2:5"]
     assert report["mask_labels"] == {"4": 1, "5": 1} and report["added_without_teacher"] == {}
-    half, _ = select_train(rows, store, AlignSettings(training_ratio=0.5, seed=1))
+    half, _ = select_train(rows, store, AlignSettings(training_ratio=0.5, seed=1, min_label_share=0.0))
     assert len(half) == 1
 
 
