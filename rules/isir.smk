@@ -81,7 +81,9 @@ rule isir_prompts:
     params:
         tokenizer=lambda wc: base_model(wc.dataset).path,
         domain=lambda wc: llm_domain(wc.dataset),
-        isir=isir_keys("max_history", "pos_threshold", "max_train_samples", "seed"),
+        isir=isir_keys(
+            "max_history", "max_topics", "max_categories", "pos_threshold", "max_train_samples", "seed", "sample_order"
+        ),
     script:
         "../workflow/scripts/isir_prompts.py"
 
@@ -111,7 +113,7 @@ rule isir_traces:
     params:
         llm=lambda wc: llm_settings(wc.dataset),
         domain=lambda wc: llm_domain(wc.dataset),
-        isir=isir_keys("max_history", "pos_threshold", "seed"),
+        isir=isir_keys("max_history", "max_topics", "max_categories", "pos_threshold", "seed", "sample_order"),
         sft=isir_keys(
             "max_train_samples", "max_valid_samples", "trace_sampling", section="sft"
         ),
@@ -183,7 +185,7 @@ rule isir_teacher:
     resources:
         **MODEL_RESOURCES,
     params:
-        isir=isir_keys("seed", "teacher"),
+        isir=isir_keys("seed", "sample_order", "teacher"),
         load=lambda wc: isir_load(wc.dataset),
     script:
         "../workflow/scripts/isir_teacher.py"

@@ -48,12 +48,12 @@ def isir_policy_start(wildcards):
 
 def isir_stage_settings(stage):
     """Params function: a training stage's settings (recforge.train.StageSettings keys and the
-    stage's own), with the subsets' seed; the student's kd_ratio is 0 for isir_noalign.
+    stage's own), with the subsets' seed and order; the student's kd_ratio is 0 for isir_noalign.
     """
 
     def stage_settings(wildcards):
         settings = isir(wildcards.dataset)
-        chosen = dict(settings[stage], seed=settings["seed"])
+        chosen = dict(settings[stage], seed=settings["seed"], sample_order=settings["sample_order"])
         if stage == "align" and wildcards.student == "noalign":
             chosen["kd_ratio"] = 0.0
         return chosen

@@ -17,13 +17,21 @@ import pytest
 
 from recforge.embed.items import ItemEmbeddings, save_item_embeddings
 from recforge.io import read_json
-from recforge.methods.isir.prompts import PromptConfig, build_prompts, rating_text, system_prompt, user_prompt
+from recforge.methods.isir.prompts import (
+    PromptConfig,
+    build_prompts,
+    rating_text,
+    system_prompt,
+    trim_categories,
+    user_prompt,
+)
 from recforge.methods.isir.verl import (
     VERL_COLUMNS,
     VerlDataConfig,
     ground_truth,
     prepare_verl_data,
     prompt_length_stats,
+    steps_from_end,
     subsample,
     verl_rows,
 )
@@ -170,6 +178,17 @@ def test_train_subsample_is_deterministic_and_nested():
     assert subsample(rows, None) is rows and subsample(rows, 500) is rows
 
 
+def test_recent_order_takes_each_users_last_samples_first():
+    rows = pd.DataFrame({"sample_id": ["a:1", "a:2", "a:10", "b:3", "b:4", "c:1"]})
+    assert steps_from_end(rows["sample_id"]).tolist() == [2, 1, 0, 1, 0, 0]  # 10 > 2 as numbers
+    assert set(subsample(rows, 3, order="recent")["sample_id"]) == {"a:10", "b:4", "c:1"}
+    four = set(subsample(rows, 4, order="recent")["sample_id"])
+    assert four - {"a:10", "b:4", "c:1"} <= {"a:2", "b:3"} and len(four) == 4  # then the ones before
+    assert subsample(rows, 5, order="recent")["sample_id"].tolist() == ["a:2", "a:10", "b:3", "b:4", "c:1"]
+    with pytest.raises(ValueError, match="unknown sample order"):
+        subsample(rows, 3, order="latest")
+
+
 def small_tokenizer(items: pd.DataFrame, prompts: pd.DataFrame):
     from recforge.models.tokenizer import train_bpe_tokenizer
 
@@ -225,6 +244,34 @@ def test_prepare_verl_data_counts_and_keys(tables):
         "The user shows dislike for the following movie topics (ratings ≤ 3):\n- Laughs\n\n" + INTRO
     )
 
+
+
+def test_trim_categories_keeps_the_most_specific_names():
+    items = pd.DataFrame({"item_id": list("abcd"), "categories": [
+        ["Movies & TV", "Featured Categories", "Blu-ray", "Action & Adventure", "Westerns"],
+        ["Movies & TV", "Studio Specials", "All Fox Titles"],  # all generic: the last one stays
+        [], ["Horror"]]})
+    assert trim_categories(items, 1)["categories"].tolist() == [["Westerns"], ["All Fox Titles"], [], ["Horror"]]
+    assert trim_categories(items, 3)["categories"].iloc[0] == ["Action & Adventure", "Westerns"]
+    assert trim_categories(items, 0)["categories"].iloc[0] == []
+    assert trim_categories(items, None) is items
+    assert items["categories"].iloc[0][0] == "Movies & TV"  # the input is not changed
+
+
+def test_compact_prompts_are_shorter_and_keep_every_rating(tables):
+    items, interactions, samples = tables
+    clusters = pd.DataFrame({"item_id": list("abcde"), "cluster": [0, 1, 2, 2, 0]})
+    names = pd.DataFrame({"cluster": [0, 1, 2], "name": ["Space", "Laughs", "Fear"]})
+    args = (items, interactions, samples, clusters, names, None)
+    paper = VerlDataConfig(max_topics=None, max_categories=None)
+    full, _ = prepare_verl_data(*args, dataset="Movies", domain="movie", config=paper)
+    compact, stats = prepare_verl_data(*args, dataset="Movies", domain="movie",
+                                       config=VerlDataConfig(max_topics=0, max_categories=0))
+    short, long = compact["test"]["prompt"].iloc[0][1]["content"], full["test"]["prompt"].iloc[0][1]["content"]
+    assert "Movies & TV" in long and "Movies & TV" not in short and "topics" not in short
+    assert short.endswith("Alien, 5\nAirplane!, 3\nHalloween, 4.5\nDune, 2\n\n"
+                          "The candidate movie is described as: Aliens\n" + QUESTION)
+    assert stats["config"]["max_topics"] == 0 and stats["sketch"]["max_topics"] == 0
 
 class Named(dict):
     """The attribute-and-key access of Snakemake's input/output/params objects."""

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recforge.methods.isir.sketch import SketchConfig, cluster_counts, interest_sketches, sketch_text
+from recforge.methods.isir.sketch import SketchConfig, cluster_counts, interest_sketches, sketch_text, strongest
 
 NAMES = {0: "Space", 1: "Comedy", 2: "Horror"}
 # Items a, b in cluster 0; c in 1; d in 2; e has no cluster (not embedded).
@@ -175,3 +175,17 @@ def test_vectorised_counts_match_a_plain_loop():
                 (liked if rating >= 3.5 else disliked)[item_cluster[item]] += 1
         assert counts.liked[row].tolist() == liked.tolist()
         assert counts.disliked[row].tolist() == disliked.tolist()
+
+
+def test_max_topics_keeps_the_strongest_topics_in_cluster_order(two_users):
+    interactions, samples = two_users
+    table, stats = interest_sketches(interactions, samples, CLUSTERS, NAMES, SketchConfig(domain="movie", max_topics=1))
+    got = dict(zip(table["sample_id"], table["sketch"]))
+    # u1:5 dislikes Comedy and Horror by one event each: the tie keeps the lower cluster id.
+    assert got["u1:5"] == f"{LIKE}\n- Space\n\n{DISLIKE}\n- Comedy"
+    assert table["n_disliked"].max() == 1 and stats["max_topics"] == 1
+    selected = np.array([[True, True, True, False], [False, True, False, True]])
+    margin = np.array([[1, 3, 2, 9], [0, 1, 0, 2]])  # column 3 of row 0 is not selected: never kept
+    assert strongest(selected, margin, 2).tolist() == [[False, True, True, False], [False, True, False, True]]
+    assert strongest(selected, margin, None) is selected
+    assert strongest(selected, margin, 0).sum() == 0

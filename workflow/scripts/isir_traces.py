@@ -14,8 +14,8 @@ isir, sft = snakemake.params.isir, snakemake.params.sft
 tables = read_tables(snakemake.input)
 wanted = pd.concat(
     [
-        subsample(pd.read_parquet(snakemake.input.train), sft["max_train_samples"], isir["seed"]),
-        subsample(pd.read_parquet(snakemake.input.valid), sft["max_valid_samples"], isir["seed"]),
+        subsample(pd.read_parquet(snakemake.input.train), sft["max_train_samples"], isir["seed"], isir["sample_order"]),
+        subsample(pd.read_parquet(snakemake.input.valid), sft["max_valid_samples"], isir["seed"], isir["sample_order"]),
     ]
 )["sample_id"]
 samples = tables.samples[tables.samples["sample_id"].isin(set(wanted))]
@@ -29,6 +29,8 @@ requests = trace_requests(
     pos_threshold=isir["pos_threshold"],
     max_history=isir["max_history"],
     sampling=Sampling(**sft["trace_sampling"]),
+    max_topics=isir["max_topics"],
+    max_categories=isir["max_categories"],
 )
 write_traces(
     requests,

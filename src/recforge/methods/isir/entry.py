@@ -21,9 +21,9 @@ from recforge.models.presets import LoraDefaults
 from recforge.train.settings import StageSettings, typed
 
 
-def _rows(path: str, limit: int | None, seed: int) -> pd.DataFrame:
+def _rows(path: str, limit: int | None, seed: int, order: str) -> pd.DataFrame:
     """A verl table, optionally its seeded subset (the same in every process and in the traces rule)."""
-    return subsample(pd.read_parquet(path), limit, seed).reset_index(drop=True)
+    return subsample(pd.read_parquet(path), limit, seed, order).reset_index(drop=True)
 
 
 def _start(spec: dict[str, Any]) -> dict[str, Any]:
@@ -37,9 +37,10 @@ def _stage(spec: dict[str, Any], own: tuple[str, ...]) -> tuple[StageSettings, d
     """The shared settings, the stage's own keys, and the train/valid rows."""
     settings = dict(spec["settings"])
     extra = {k: settings.pop(k) for k in own if k in settings}
+    order = settings.pop("sample_order", "random")
     stage = typed(StageSettings, settings, "isir stage")
-    train = _rows(spec["train"], stage.max_train_samples, stage.seed)
-    valid = _rows(spec["valid"], stage.max_valid_samples, stage.seed)
+    train = _rows(spec["train"], stage.max_train_samples, stage.seed, order)
+    valid = _rows(spec["valid"], stage.max_valid_samples, stage.seed, order)
     return stage, extra, train, valid
 
 

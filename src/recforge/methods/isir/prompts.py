@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from recforge.methods.isir.sketch import history_bounds
-from recforge.text.items import as_text, item_line
+from recforge.text.items import as_list, as_text, is_generic_category, item_line
 from recforge.text.templates import RATING_COT
 
 PROMPT_COLUMNS = ("sample_id", "split", "user_id", "item_id", "label", "system", "user", "n_history")
@@ -40,6 +40,25 @@ class PromptConfig:
     domain: str = "item"  # "movie": "...the user's recent movie ratings..."
     max_history: int | None = 10  # history lines shown (the most recent); None = the whole history
 
+
+
+def trim_categories(items: pd.DataFrame, max_categories: int | None) -> pd.DataFrame:
+    """Items whose category path keeps at most `max_categories` names: the most specific ones (the
+    path's end) after dropping names that describe a format, shop section or studio rather than the
+    item ("Movies & TV", "Blu-ray", "Featured Categories"; recforge.text.items.is_generic_category).
+    An item whose names are all generic keeps its last one. None: the full path, as the paper shows it.
+    Prompts and traces both read the trimmed table, so the trace writer sees the policy's prompt."""
+    if max_categories is None:
+        return items
+    if int(max_categories) < 0:
+        raise ValueError("max_categories must be >= 0 or None")
+
+    def trim(categories: Any) -> list[str]:
+        names = as_list(categories)
+        specific = [c for c in names if not is_generic_category(c)] or names[-1:]
+        return specific[-int(max_categories):] if max_categories else []
+
+    return items.assign(categories=[trim(c) for c in items["categories"]]) if "categories" in items else items
 
 
 def rating_text(rating: Any) -> str:

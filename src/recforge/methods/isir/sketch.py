@@ -30,6 +30,22 @@ log = logging.getLogger(__name__)
 class SketchConfig:
     domain: str = "item"  # "movie": "...the following movie topics..."
     pos_threshold: float = 4.0  # rating >= this is a liked event; a rating below it a disliked one
+    # Topics listed per block (liked, disliked): those with the largest margin of events (ties: lower
+    # cluster id), listed in cluster-id order. None lists every topic, as the paper does.
+    max_topics: int | None = None
+
+
+def strongest(selected: np.ndarray, margin: np.ndarray, k: int | None) -> np.ndarray:
+    """`selected` [n, c] restricted to each row's k columns with the largest margin (ties: lower column)."""
+    if k is None or selected.shape[1] <= k:
+        return selected
+    if k < 0:
+        raise ValueError("max_topics must be >= 0 or None")
+    score = np.where(selected, margin, -np.inf)
+    order = np.argsort(-score, axis=1, kind="stable")[:, :k]
+    keep = np.zeros_like(selected)
+    np.put_along_axis(keep, order, True, axis=1)
+    return selected & keep
 
 
 
@@ -147,7 +163,7 @@ def interest_sketches(
     samples row, in order: sample_id, sketch, n_liked, n_disliked (topics listed); stats counts
     events, skipped events and empty sketches. `clusters` is the k-means table (item_id, cluster),
     `names` the cluster-name table (cluster, name) or a mapping; topics are listed in cluster-id
-    order."""
+    order, at most config.max_topics per block."""
     if isinstance(names, pd.DataFrame):
         names = {int(c): str(n) for c, n in zip(names["cluster"], names["name"])}
     item_cluster = pd.Series(
@@ -156,8 +172,9 @@ def interest_sketches(
     n_clusters = int(max([*item_cluster.tolist(), *names.keys()], default=-1)) + 1
     topic = [names.get(c, fallback_name(c)) for c in range(n_clusters)]
     counts = cluster_counts(interactions, samples, item_cluster, n_clusters, config.pos_threshold)
-    liked = counts.liked > counts.disliked
-    disliked = counts.disliked > counts.liked
+    margin = counts.liked.astype(np.int64) - counts.disliked
+    liked = strongest(margin > 0, margin, config.max_topics)
+    disliked = strongest(margin < 0, -margin, config.max_topics)
     # Many samples share a pattern (same user, nothing new in a cluster): render each pattern once.
     both = np.hstack([liked, disliked]).reshape(len(samples), 2 * n_clusters)
     packed = np.packbits(both, axis=1)
@@ -187,6 +204,7 @@ def interest_sketches(
         "samples": int(len(table)),
         "clusters": n_clusters,
         "pos_threshold": float(config.pos_threshold),
+        "max_topics": config.max_topics,
         "empty_sketches": int((table["sketch"] == "").sum()),
         "mean_liked_topics": float(table["n_liked"].mean()) if len(table) else 0.0,
         "mean_disliked_topics": float(table["n_disliked"].mean()) if len(table) else 0.0,

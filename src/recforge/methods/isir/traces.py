@@ -18,6 +18,7 @@ from recforge.llm.settings import LLMSettings
 from recforge.llm.stage import run_stage
 from recforge.llm.types import GenerationRequest, Sampling
 from recforge.methods.isir.reward import parse_rating
+from recforge.methods.isir.prompts import trim_categories
 from recforge.methods.isir.sketch import SketchConfig, history_bounds, interest_sketches
 from recforge.text.contexts import RatingCotContext, item_info, rated_item
 from recforge.text.outputs import parse_answer
@@ -33,11 +34,16 @@ def trace_requests(
     pos_threshold: float,
     max_history: int,
     sampling: Sampling,
+    max_topics: int | None = None,
+    max_categories: int | None = None,
 ) -> list[GenerationRequest]:
-    """One request per samples row (the samples to trace), id = sample_id."""
+    """One request per samples row (the samples to trace), id = sample_id; the sketch and item lines
+    compacted as the verl prompts are (methods.isir max_topics, max_categories)."""
     sketches, _ = interest_sketches(
-        interactions, samples, clusters, names, SketchConfig(domain=domain, pos_threshold=pos_threshold)
+        interactions, samples, clusters, names,
+        SketchConfig(domain=domain, pos_threshold=pos_threshold, max_topics=max_topics),
     )
+    items = trim_categories(items, max_categories)
     info = {str(r["item_id"]): r for r in items.to_dict("records")}
     events, start, end, _ = history_bounds(interactions, samples)
     event_items = events["item_id"].astype(str).to_numpy()

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from recforge.io import write_json, write_parquet
-from recforge.methods.isir.prompts import PromptConfig, build_prompts, rating_messages
+from recforge.methods.isir.prompts import PromptConfig, build_prompts, rating_messages, trim_categories
 from recforge.methods.isir.sketch import SketchConfig, interest_sketches
 
 log = logging.getLogger(__name__)
@@ -46,9 +46,12 @@ class VerlDataConfig:
     """The isir data settings (config section `isir`; keys of other isir steps are ignored)."""
 
     max_history: int | None = 10  # history lines in the compact prompt (the paper's max_history)
+    max_topics: int | None = 3  # topics per sketch block (None: all, the paper)
+    max_categories: int | None = 2  # category names per item line (None: the full path, the paper)
     pos_threshold: float = 4.0  # liked = rating >= this, in the sketch
     max_train_samples: int | None = None  # deterministic subsample of train; None = all
     seed: int = 0  # of the train subsample
+    sample_order: str = "recent"  # which train samples a cap keeps: recent | random (subsample)
     length_stats_split: str = "test"  # samples on which compact and full-history prompts are compared
 
 
@@ -105,12 +108,31 @@ def _hash_rank(sample_ids: pd.Series, seed: int) -> np.ndarray:
     )
 
 
-def subsample(rows: pd.DataFrame, max_samples: int | None, seed: int = 0) -> pd.DataFrame:
+SAMPLE_ORDERS = ("random", "recent")
+
+
+def steps_from_end(sample_ids: pd.Series) -> np.ndarray:
+    """0 for each user's last sample among these rows, 1 for the one before, ... (sample_id is
+    "{user_id}:{position}", docs/contracts.md)."""
+    parts = sample_ids.astype(str).str.rsplit(":", n=1)
+    users, positions = parts.str[0], parts.str[1].astype(np.int64)
+    return positions.groupby(users.to_numpy()).rank(ascending=False, method="first").to_numpy(np.int64) - 1
+
+
+def subsample(rows: pd.DataFrame, max_samples: int | None, seed: int = 0, order: str = "random") -> pd.DataFrame:
     """At most `max_samples` rows chosen by a seeded hash of sample_id (the same samples whatever the
-    row order, and a larger budget keeps every sample a smaller one chose); kept in their order."""
+    row order, and a larger budget keeps every sample a smaller one chose); kept in their order.
+    order "recent" takes each user's last sample first, then the one before, ... (the hash breaks ties):
+    the samples closest in time to valid and test, whose ratings differ from earlier ones."""
+    if order not in SAMPLE_ORDERS:
+        raise ValueError(f"unknown sample order {order!r}; known: {list(SAMPLE_ORDERS)}")
     if max_samples is None or len(rows) <= int(max_samples):
         return rows
-    order = np.argsort(_hash_rank(rows["sample_id"].astype(str), seed), kind="stable")
+    rank = _hash_rank(rows["sample_id"].astype(str), seed)
+    if order == "recent":
+        order = np.lexsort((rank, steps_from_end(rows["sample_id"])))
+    else:
+        order = np.argsort(rank, kind="stable")
     keep = np.zeros(len(rows), dtype=bool)
     keep[order[: int(max_samples)]] = True
     return rows[keep]
@@ -194,22 +216,18 @@ def prepare_verl_data(
     """Sketches -> compact prompts -> verl rows per verl split ("train", "val", "test"), train
     subsampled as configured; plus stats: sample counts, the sketch statistics and the prompt lengths
     (compact vs full history on `length_stats_split`; skipped when tokenizer is None)."""
-    sketches, sketch_stats = interest_sketches(
-        interactions,
-        samples,
-        clusters,
-        names,
-        SketchConfig(domain=domain, pos_threshold=config.pos_threshold),
-    )
+    sketch_config = SketchConfig(domain=domain, pos_threshold=config.pos_threshold, max_topics=config.max_topics)
+    sketches, sketch_stats = interest_sketches(interactions, samples, clusters, names, sketch_config)
     prompts = build_prompts(
-        items, interactions, samples, sketches, PromptConfig(domain=domain, max_history=config.max_history)
+        trim_categories(items, config.max_categories), interactions, samples, sketches,
+        PromptConfig(domain=domain, max_history=config.max_history),
     )
     rows = verl_rows(prompts, dataset)
     splits: dict[str, pd.DataFrame] = {}
     counts: dict[str, dict[str, int]] = {}
     for split, name in VERL_SPLITS.items():
         in_split = rows[rows["split"] == split]
-        kept = subsample(in_split, config.max_train_samples, config.seed) if split == "train" else in_split
+        kept = subsample(in_split, config.max_train_samples, config.seed, config.sample_order) if split == "train" else in_split
         splits[name] = kept.reset_index(drop=True)
         counts[split] = {
             "samples": int((samples["split"] == split).sum()),
@@ -227,9 +245,11 @@ def prepare_verl_data(
     if tokenizer is not None:
         target = rows[rows["split"] == config.length_stats_split]
         picked = samples[samples["sample_id"].astype(str).isin(set(target["sample_id"]))]
-        full = build_prompts(
-            items, interactions, picked, sketches, PromptConfig(domain=domain, max_history=None)
+        # The reference: every topic, full category paths and the whole history.
+        full_sketches, _ = interest_sketches(
+            interactions, picked, clusters, names, SketchConfig(domain=domain, pos_threshold=config.pos_threshold)
         )
+        full = build_prompts(items, interactions, picked, full_sketches, PromptConfig(domain=domain, max_history=None))
         stats["prompt_lengths"] = {
             "split": config.length_stats_split,
             "max_history": config.max_history,
