@@ -1,4 +1,4 @@
-"""Hidden alignment: a LoRA student on the GRPO model that sees an empty think block and learns the
+"""Hidden alignment: a LoRA (or fully fine-tuned, `lora: false`) student on the GRPO model that sees an empty think block and learns the
 rating token, while its state at the <answer> token is pulled towards the teacher's state after
 reasoning. loss = (1 - kd_ratio) * LM + kd_ratio * alignment, on train samples the teacher got right.
 
@@ -23,6 +23,7 @@ import torch
 from recforge.methods.isir.alignment_loss import alignment_loss
 from recforge.methods.isir.chat import answer_only_prompt
 from recforge.methods.isir.hidden import TeacherStates
+from recforge.methods.isir.verl import subsample
 from recforge.methods.isir.chat import load_for_training
 from recforge.train.arguments import Checkpointed, trainer_arguments
 from recforge.train.checkpoints import checkpoint_dir
@@ -40,11 +41,14 @@ class AlignSettings:
     loss: str = "cosine"
     training_ratio: float = 1.0  # fraction of the teacher-correct train samples used (paper: 0.1)
     seed: int = 0  # isir.seed
-    lora: dict | None = None  # LoraConfig overrides of the base preset's defaults
+    sample_order: str = "random"  # isir.sample_order: which top-up samples are taken first
+    # LoRA on the preset's defaults (true, or a dict of LoraConfig overrides), or false: every weight
+    # trains (a model of a few million weights has too little capacity for a rank-8 adapter).
+    lora: bool | dict = False
     # Fallback for a degenerate teacher-correct set (a teacher that answers one rating for every sample
     # leaves a mask of one label): every train label gets at least this share of the student's samples,
     # topped up with samples the teacher got wrong, which train the rating (LM loss) without alignment.
-    min_label_share: float = 0.05
+    min_label_share: float = 0.1
 
 
 def encode(tokenizer: Any, row: Any) -> dict[str, Any]:
@@ -151,7 +155,7 @@ def select_train(rows: pd.DataFrame, teacher: TeacherStates, settings: AlignSett
     added = []
     for label, n in wanted.items():
         pool = rows[~has_state & (rows["label"].astype(float) == float(label))]
-        added.append(pool.sample(n=min(n, len(pool)), random_state=settings.seed))
+        added.append(subsample(pool, n, settings.seed, settings.sample_order))
     extra = pd.concat(added) if added else rows.iloc[:0]
     report = {
         "mask_labels": mask,
@@ -184,7 +188,9 @@ def train_student(
     teacher = TeacherStates(teacher_dir)
     rows, mask_report = select_train(train, teacher, settings)
     model, tokenizer = load_for_training(start["path"], start["dtype"], start["attn_implementation"])
-    model = get_peft_model(model, start["lora"].peft_config(**(settings.lora or {})))
+    if settings.lora is not False:
+        overrides = settings.lora if isinstance(settings.lora, dict) else {}
+        model = get_peft_model(model, start["lora"].peft_config(**overrides))
     config = trainer_arguments(
         TrainingArguments,
         {"remove_unused_columns": False, **stage.args},
@@ -211,6 +217,7 @@ def train_student(
         "valid_samples": len(valid),
         "kd_ratio": settings.kd_ratio,
         "loss": settings.loss,
+        "lora": settings.lora,
         "layers": teacher.layers,
         "steps": result.global_step,
         "train_loss": result.training_loss,

@@ -37,7 +37,7 @@ def _stage(spec: dict[str, Any], own: tuple[str, ...]) -> tuple[StageSettings, d
     """The shared settings, the stage's own keys, and the train/valid rows."""
     settings = dict(spec["settings"])
     extra = {k: settings.pop(k) for k in own if k in settings}
-    order = settings.pop("sample_order", "random")
+    order = extra["sample_order"] = settings.pop("sample_order", "random")
     stage = typed(StageSettings, settings, "isir stage")
     train = _rows(spec["train"], stage.max_train_samples, stage.seed, order)
     valid = _rows(spec["valid"], stage.max_valid_samples, stage.seed, order)
