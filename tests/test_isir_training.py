@@ -108,8 +108,8 @@ def test_teacher_states_student_and_predictions(chain, tmp_path):
 
     start = {"path": str(root / "grpo"), **LOAD, "lora": LoraDefaults(target_modules=("k_proj", "v_proj"))}
     args = {"num_train_epochs": 2, "per_device_train_batch_size": 4, "learning_rate": 1e-3}
-    report = train_student(start, train, valid, tmp_path / "states", AlignSettings(kd_ratio=0.5), StageSettings(args=args, eval_steps=2), tmp_path / "student")
-    assert report["train_samples"] == 16 and report["world_size"] == 1
+    report = train_student(start, train, valid, tmp_path / "states", AlignSettings(kd_ratio=0.5, lora=True), StageSettings(args=args, eval_steps=2), tmp_path / "student")
+    assert report["train_samples"] == 16 and report["world_size"] == 1 and report["lora"] is True
 
     student, tok = load_causal_lm(str(tmp_path / "student"), **LOAD)
     assert answer_only_prompt(tok, valid.iloc[0]["prompt"]).endswith("<think>\n</think>\n<answer>")
@@ -134,6 +134,26 @@ def test_alignment_term_changes_training(chain, tmp_path):
         for kd in (0.0, 0.5)
     ]
     assert losses[0] != pytest.approx(losses[1])
+
+
+def test_lora_false_trains_every_weight_and_lora_only_its_targets(chain, tmp_path):
+    from safetensors.torch import load_file
+
+    root, train, valid = chain["root"], chain["train"], chain["valid"]
+    model, tokenizer = load_causal_lm(str(root / "grpo"), **LOAD)
+    extract_teacher_states(model, tokenizer, train, pd.Series(["<think>\nx\n</think>"] * 16), tmp_path / "s", None, 8, 100)
+    start = {"path": str(root / "grpo"), **LOAD, "lora": LoraDefaults(target_modules=("k_proj", "v_proj"))}
+    args = {"max_steps": 2, "per_device_train_batch_size": 8, "learning_rate": 1e-2}
+    before = load_file(root / "grpo" / "model.safetensors")
+    changed = {}
+    for lora in (False, True):
+        out = tmp_path / f"lora_{lora}"
+        train_student(start, train, valid, tmp_path / "s", AlignSettings(kd_ratio=0.0, lora=lora), StageSettings(args=args, eval_steps=2), out)
+        after = load_file(out / "model.safetensors")
+        changed[lora] = {k for k in before if not torch.equal(before[k], after[k])}
+    mlp = "model.layers.0.mlp.down_proj.weight"
+    assert mlp in changed[False] and mlp not in changed[True]
+    assert changed[True] and all(("k_proj" in k or "v_proj" in k) for k in changed[True])
 
 
 def test_alignment_runs_as_two_ddp_processes_under_accelerate(chain, tmp_path):

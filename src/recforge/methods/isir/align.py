@@ -1,6 +1,7 @@
-"""Hidden alignment: a LoRA (or fully fine-tuned, `lora: false`) student on the GRPO model that sees an empty think block and learns the
-rating token, while its state at the <answer> token is pulled towards the teacher's state after
-reasoning. loss = (1 - kd_ratio) * LM + kd_ratio * alignment, on train samples the teacher got right.
+"""Hidden alignment: a student on the GRPO model (LoRA, or every weight with `lora: false`) that sees an
+empty think block and learns the rating token, while its state at the <answer> token is pulled towards
+the teacher's state after reasoning. loss = (1 - kd_ratio) * LM + kd_ratio * alignment, on train
+samples the teacher got right (and, when that set lacks labels, the min_label_share top-ups).
 
 Written on transformers' Trainer (not TRL's SFTTrainer) because the batch must carry each sample's
 teacher tensor and aligned position, which SFTTrainer's collator drops; Trainer still gives DDP /
