@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recforge.methods.isir.predict import choose_readout, read_ratings, readout_report, rating_values
+from recforge.methods.isir.predict import READOUTS, choose_readout, read_ratings, readout_report, rating_values
 
 VALUES = [1.0, 2.0, 3.0, 4.0, 5.0]
 DIST = np.array([
@@ -19,8 +19,12 @@ def test_readouts_by_hand():
     assert read_ratings(DIST, VALUES, "argmax").tolist() == [5.0, 4.0, 1.0]
     assert read_ratings(DIST, VALUES, "expected") == pytest.approx([3.9, 4.5, 2.0])
     assert read_ratings(DIST, VALUES, "median").tolist() == [4.0, 4.0, 1.0]
+    assert read_ratings(DIST, VALUES, "blend:0.5") == pytest.approx([3.95, 4.25, 1.5])
+    assert read_ratings(DIST, VALUES, "blend:1") == pytest.approx(read_ratings(DIST, VALUES, "median"))
     with pytest.raises(ValueError, match="unknown readout"):
         read_ratings(DIST, VALUES, "mode")
+    with pytest.raises(ValueError, match="weight"):
+        read_ratings(DIST, VALUES, "blend:1.5")
 
 
 def test_half_star_values_are_read_in_their_own_order():
@@ -37,7 +41,7 @@ def test_the_valid_rows_choose_the_readout():
     assert scores["argmax"]["mae"] == pytest.approx(1 / 3)
     rows = pd.DataFrame({"split": ["valid", "valid", "valid", "test"], "label": [4.0, 4.0, 1.0, 5.0]})
     report = readout_report(rows, np.vstack([DIST, DIST[:1]]), VALUES, "auto")
-    assert report["readout"] == "median" and set(report["valid_scores"]) == {"argmax", "expected", "median"}
+    assert report["readout"] == "median" and set(report["valid_scores"]) == set(READOUTS)
     assert readout_report(rows, np.vstack([DIST, DIST[:1]]), VALUES, "expected")["readout"] == "expected"
     with pytest.raises(ValueError, match="valid rows"):
         readout_report(rows[rows["split"] == "test"], DIST[:1], VALUES, "auto")
@@ -47,3 +51,11 @@ def test_rating_values_come_from_the_labels():
     assert rating_values(pd.Series([5.0, 3.0, np.nan, 5.0, 1.0])) == [1.0, 3.0, 5.0]
     with pytest.raises(ValueError):
         rating_values(pd.Series([np.nan]))
+
+
+def test_a_blend_wins_when_neither_end_is_best_on_both_errors():
+    dist = np.array([[0.0, 0.0, 0.0, 0.5, 0.5], [0.0, 0.0, 0.4, 0.0, 0.6]])  # median 4, 5; mean 4.5, 4.2
+    labels = np.array([4.5, 4.5])
+    best, scores = choose_readout(dist, labels, VALUES)
+    assert best == "blend:0.25"  # 0.25 * [4, 5] + 0.75 * [4.5, 4.2] = [4.375, 4.4]: errors .125, .1
+    assert scores[best]["mae"] == pytest.approx(0.1125) and scores["expected"]["mae"] == pytest.approx(0.15)

@@ -83,7 +83,10 @@ def efficiency(gen: Generations, predictions: np.ndarray) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ distribution readout
-READOUTS = ("argmax", "expected", "median")
+# "blend:W" is W * median + (1 - W) * expected: the median minimises expected absolute error, the mean
+# expected squared error, and a blend trades one for the other. `auto` tries these weights only (a
+# coarse grid, so that valid chooses among few candidates).
+READOUTS = ("argmax", "expected", "median", "blend:0.25", "blend:0.5", "blend:0.75")
 
 
 def rating_token_ids(tokenizer: Any, values: Sequence[float]) -> list[int]:
@@ -127,8 +130,14 @@ def rating_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, values: 
 def read_ratings(dist: np.ndarray, values: Sequence[float], kind: str) -> np.ndarray:
     """One rating per row from its distribution: `argmax` (the most likely value, what greedy decoding
     writes), `expected` (the mean: minimises expected squared error), `median` (the smallest value
-    whose cumulative probability reaches 1/2: minimises expected absolute error)."""
+    whose cumulative probability reaches 1/2: minimises expected absolute error), `blend:W`
+    (W * median + (1 - W) * expected, 0 <= W <= 1)."""
     values = np.asarray(values, dtype=np.float64)
+    if kind.startswith("blend:"):
+        weight = float(kind.split(":", 1)[1])
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"readout {kind!r}: the weight must be in [0, 1]")
+        return weight * read_ratings(dist, values, "median") + (1 - weight) * read_ratings(dist, values, "expected")
     if kind == "argmax":
         return values[dist.argmax(axis=1)]
     if kind == "expected":
