@@ -82,7 +82,13 @@ rule isir_prompts:
         tokenizer=lambda wc: base_model(wc.dataset).path,
         domain=lambda wc: llm_domain(wc.dataset),
         isir=isir_keys(
-            "max_history", "max_topics", "max_categories", "pos_threshold", "max_train_samples", "seed", "sample_order"
+            "max_history",
+            "max_topics",
+            "max_categories",
+            "pos_threshold",
+            "max_train_samples",
+            "seed",
+            "sample_order",
         ),
     script:
         "../workflow/scripts/isir_prompts.py"
@@ -113,7 +119,14 @@ rule isir_traces:
     params:
         llm=lambda wc: llm_settings(wc.dataset),
         domain=lambda wc: llm_domain(wc.dataset),
-        isir=isir_keys("max_history", "max_topics", "max_categories", "pos_threshold", "seed", "sample_order"),
+        isir=isir_keys(
+            "max_history",
+            "max_topics",
+            "max_categories",
+            "pos_threshold",
+            "seed",
+            "sample_order",
+        ),
         sft=isir_keys(
             "max_train_samples", "max_valid_samples", "trace_sampling", section="sft"
         ),

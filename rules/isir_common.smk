@@ -53,7 +53,11 @@ def isir_stage_settings(stage):
 
     def stage_settings(wildcards):
         settings = isir(wildcards.dataset)
-        chosen = dict(settings[stage], seed=settings["seed"], sample_order=settings["sample_order"])
+        chosen = dict(
+            settings[stage],
+            seed=settings["seed"],
+            sample_order=settings["sample_order"],
+        )
         if stage == "align" and wildcards.student == "noalign":
             chosen["kd_ratio"] = 0.0
         return chosen
