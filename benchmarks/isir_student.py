@@ -39,6 +39,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     train = pd.read_parquet(f"{args.results}/isir/verl/train.parquet")
+    train["position"] = train["sample_id"].str.rsplit(":", n=1).str[1].astype(int)
+    train = train.sort_values(["user_id", "position"])  # a fixed order before the seeded shuffle
     train = train[steps_from_end(train["sample_id"]) < args.per_user].sample(frac=1.0, random_state=0)
     valid = pd.read_parquet(f"{args.results}/isir/verl/val.parquet")
     valid = valid.sample(n=min(args.valid, len(valid)), random_state=0)
