@@ -65,7 +65,7 @@ def main() -> None:
     trainer.train()
     seconds = time.perf_counter() - started
     model.eval()
-    values = rating_values(train["label"])
+    values = rating_values(train)
     dist, _ = rating_distribution(model, tokenizer, valid, values, 32)
     best, scores = choose_readout(dist, valid["label"].to_numpy(dtype=np.float64), values)
     print(json.dumps({

@@ -4,6 +4,10 @@ from pathlib import Path
 
 import yaml
 
+from recforge.data.errors import ConfigError
+from recforge.data.options import check_options
+from recforge.eval.costs import cost_patterns
+
 DATASETS = sorted(config["datasets"])
 # The method table (workflow/methods.yaml): protocol, config section, predict rule, cost figures.
 METHODS = yaml.safe_load(Path(workflow.basedir, "workflow/methods.yaml").read_text())
@@ -22,6 +26,20 @@ def check_methods():
 
 
 check_methods()
+
+
+def check_adapter_options():
+    """Every dataset's adapter options against its adapter's signature (names, required ones, values;
+    recforge.data.options): caught at parse time, so a dry run reports a typo or a bad value.
+    """
+    for dataset, settings in config["datasets"].items():
+        try:
+            check_options(settings["adapter"], settings["options"])
+        except ConfigError as exc:
+            raise ValueError(f"datasets.{dataset}.options: {exc}") from None
+
+
+check_adapter_options()
 
 
 wildcard_constraints:
@@ -92,6 +110,12 @@ def gpu_request(gpus):
         return gpus if limit is None else min(gpus, int(limit))
 
     return request
+
+
+def rating_scale_override(dataset):
+    """The dataset's `rating_scale` ({min, max, step}), or None: the scale of its observed ratings
+    (recforge.data.scale)."""
+    return config["datasets"][dataset].get("rating_scale")
 
 
 def enabled_methods(dataset):

@@ -20,6 +20,7 @@ rule evaluate:
     params:
         protocol=lambda wc: protocol_of(wc.method),
         ks=config["evaluation"]["ks"],
+        rating_scale=lambda wc: rating_scale_override(wc.dataset),
     script:
         "../workflow/scripts/evaluate.py"
 
@@ -52,6 +53,10 @@ rule gather_metrics:
             "methods": {
                 m: method_config(wc.dataset, m) for m in enabled_methods(wc.dataset)
             },
+        },
+        # Benchmark globs of every job each method needs (workflow/methods.yaml `cost`).
+        cost=lambda wc: {
+            m: cost_patterns(METHODS[m]) for m in enabled_methods(wc.dataset)
         },
     script:
         "../workflow/scripts/gather_metrics.py"

@@ -81,6 +81,7 @@ rule isir_prompts:
     params:
         tokenizer=lambda wc: base_model(wc.dataset).path,
         domain=lambda wc: llm_domain(wc.dataset),
+        rating_scale=lambda wc: rating_scale_override(wc.dataset),
         isir=isir_keys(
             "max_history",
             "max_topics",
@@ -188,6 +189,7 @@ rule isir_teacher:
         train=rules.isir_prompts.output.train,
     output:
         traces=f"{ISIR}/teacher/train_cot.parquet",
+        report=f"{ISIR}/teacher/report.json",
     log:
         "results/{dataset}/logs/isir/teacher.log",
     benchmark:
@@ -256,7 +258,6 @@ rule isir_align:
 rule isir_predict:
     input:
         model=isir_prediction_model,
-        train=rules.isir_prompts.output.train,
         valid=rules.isir_prompts.output.val,
         test=rules.isir_prompts.output.test,
     output:

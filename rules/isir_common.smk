@@ -60,9 +60,25 @@ def isir_stage_settings(stage):
         )
         if stage == "align" and wildcards.student == "noalign":
             chosen["kd_ratio"] = 0.0
+        if stage == "sft":
+            chosen["completion_limits"] = completion_limits(settings)
         return chosen
 
     return stage_settings
+
+
+def completion_limits(settings):
+    """The generation limits a policy taught by the SFT traces writes under, by setting name: the SFT
+    stage checks them against the traces' lengths before it trains."""
+    return {
+        "methods.isir.grpo.args.max_completion_length": settings["grpo"]["args"].get(
+            "max_completion_length"
+        ),
+        "methods.isir.teacher.max_new_tokens": settings["teacher"]["max_new_tokens"],
+        "methods.isir.predict.cot_max_new_tokens": settings["predict"][
+            "cot_max_new_tokens"
+        ],
+    }
 
 
 def isir_prediction_model(wildcards):

@@ -10,9 +10,10 @@ import json
 
 from recforge.train.launch import accelerate_args
 
+# On failure the log's last line (the error, e.g. "ValueError: ...") is repeated on the console.
 TRAIN_SHELL = (
     "accelerate launch {params.launch} -m recforge.train.cli {params.entry} "
-    "--threads {threads} --spec {params.spec:q} > {log} 2>&1"
+    "--threads {threads} --spec {params.spec:q} > {log} 2>&1 || (tail -n 1 {log} >&2; exit 1)"
 )
 
 

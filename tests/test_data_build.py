@@ -9,10 +9,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from recforge.data import ConfigError, build_dataset, read_dataset
+from recforge.data import ConfigError, build_dataset, load_dataset, read_dataset
 from recforge.data import build as build_module
 from recforge.data.adapters import ADAPTERS
-from recforge.data.build import adapter_options
+from recforge.data.options import REQUIRED, adapter_options, check_options
 from recforge.data.sequences import histories, user_sequences
 
 
@@ -30,6 +30,32 @@ def test_unknown_option_is_a_clear_error(movies_fixture_dir, tmp_path):
         build_dataset("llm4rec", {"paht": "x"}, tmp_path)
     assert not any(tmp_path.iterdir())
 
+
+
+@pytest.mark.parametrize("adapter", sorted(ADAPTERS))
+def test_option_checks_name_the_option_and_what_is_accepted(adapter):
+    options = adapter_options(adapter)
+    required = {k: "some/path" for k, v in options.items() if v is REQUIRED}
+    check_options(adapter, {**options, **required})  # every default fits its own annotation
+    with pytest.raises(ConfigError, match=rf"adapter '{adapter}': unknown option\(s\) \['on_eror'\]; "
+                                          r"accepted: \[.*'on_error'"):
+        check_options(adapter, {**required, "on_eror": "quarantine"})
+    with pytest.raises(ConfigError, match=r"on_error must be one of \['raise', 'quarantine'\], got 'ignore'"):
+        check_options(adapter, {**required, "on_error": "ignore"})
+
+
+@pytest.mark.parametrize("option, message", [
+    ({"split": "leave-one-out"}, r"split must be one of \['leave_one_out', 'temporal'\], got 'leave-one-out'"),
+    ({"dedup": "latest"}, r"dedup must be one of \['first', 'last', 'none'\], got 'latest'"),
+    ({"format": "tsv"}, r"format must be one of \['auto', 'csv', 'dat'\], got 'tsv'"),
+    ({"user_core": "5"}, r"user_core must be int, got '5'"),
+    ({"rating_range": [1, "five"]}, r"rating_range must be a list of float, got \[1, 'five'\]"),
+    ({"encoding": 8}, r"encoding must be str or null, got 8"),
+])
+def test_bad_option_values_fail_before_any_file_is_read(option, message):
+    # the paths do not exist: the value check comes first, as it does in a dry run
+    with pytest.raises(ConfigError, match=r"adapter 'movielens': " + message):
+        load_dataset("movielens", {"ratings": "missing.csv", "movies": "missing.csv", **option})
 
 def test_written_files_and_schema(movies_fixture_built):
     names = sorted(p.name for p in movies_fixture_built.iterdir())

@@ -151,3 +151,24 @@ def test_missing_file(tmp_path):
 def test_read_raw_lines(tmp_path, write_jsonl):
     path = write_jsonl(tmp_path / "a.jsonl.gz", [{"a": 1}, {"a": 2}, {"a": 3}])
     assert read_raw_lines(path, {2, 3}) == {2: '{"a": 2}', 3: '{"a": 3}'}
+
+
+def test_delimited_last_line_without_line_end_is_reported(tmp_path):
+    # A file cut short loses its final newline; a number cut inside still parses, so this is the trace.
+    cut = {"r.csv": (b"1,10,4.0,978300760\n1,20,3.5,97830", iter_csv, ()),
+           "r.dat": (b"1::10::4::978300760\n1::20::3::97830", iter_separated, ("::",)),
+           "seq.txt": (b"u1 1 2 3\nu2 4 5", iter_whitespace_rows, ())}
+    for name, (data, reader, args) in cut.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(DataError, match=re.escape(name) + r":2: last line has no line ending: the file may be cut"):
+            list(reader(path, *args))
+        q = Quarantine("quarantine")
+        assert [n for n, _ in reader(path, *args, quarantine=q)] == [1]
+        assert q.quarantined == {"no_line_end": 1} and q.records()[0]["line"] == 2
+        path.write_bytes(data + b"\r\n")  # complete (CRLF too): read as is
+        assert [n for n, _ in reader(path, *args)] == [1, 2]
+    # a JSON line cut short no longer parses, so JSON lines may end without a newline
+    path = tmp_path / "last.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": 2}')
+    assert [n for n, _ in iter_jsonl(path)] == [1, 2]

@@ -137,6 +137,41 @@ def test_rating_out_of_range(tmp_path):
         load_dataset("movielens", {"ratings": str(tmp_path / "ratings.csv"), "movies": str(tmp_path / "movies.csv")})
 
 
+
+def test_ratings_file_cut_short_is_reported(tmp_path):
+    # Issue 13: a file cut inside its last timestamp (978300760 -> 97830) was accepted; the event got a
+    # 1970 time and moved to position 0 of its user.
+    ratings, movies = tmp_path / "ratings.csv", tmp_path / "movies.csv"
+    movies.write_text("10,A,Drama\n20,B,Drama\n30,C,Drama\n40,D,Drama\n")
+    rows = "".join(f"{u},{i},4.0,9783007{u}{k}\n" for u in (1, 2) for k, i in enumerate((10, 20, 30)))
+    opts = {"ratings": str(ratings), "movies": str(movies)}
+    ratings.write_text(rows + "2,40,4.5,97830")
+    with pytest.raises(DataError, match=r"ratings\.csv:7: last line has no line ending"):
+        load_dataset("movielens", opts)
+    # with its line end the row looks complete, but its time is orders of magnitude off the file's
+    ratings.write_text(rows + "2,40,4.5,97830\n")
+    with pytest.raises(DataError, match=r"ratings\.csv:7: timestamp 97830000 \(1970-01-02\) is over 5x off "
+                                        r"the file's median 978300712000 \(2000-12-31\), far outside its spread"):
+        load_dataset("movielens", opts)
+    ds = load_dataset("movielens", {**opts, "on_error": "quarantine"})
+    assert ds.quarantine.quarantined == {"timestamp_outlier": 1}
+    assert ds.interactions.loc[ds.interactions["user_id"] == "2", "item_id"].tolist() == ["10", "20", "30"]
+
+
+def test_timestamp_outliers_are_judged_per_file():
+    import pandas as pd
+
+    from recforge.data.validate import timestamp_outliers
+
+    events = pd.DataFrame({
+        "timestamp": pd.array([1000, 1100, 0, 1200, 300_000, None, None, 0, 1000, 2000, 3000], dtype="Int64"),
+        "_file": ["a"] * 5 + ["b"] * 2 + ["c"] * 4, "_line": range(1, 12)})
+    mask, medians = timestamp_outliers(events)
+    # in a: zero and 250x the median are outliers; b has no timestamps; c is a counter (0 is within its
+    # spread, so no ratio to its median counts)
+    assert mask.tolist() == [False, False, True, False, True, False, False, False, False, False, False]
+    assert medians == {"a": 1100.0, "c": 1500.0}
+
 # --- quarantine mode ---------------------------------------------------------------------------------
 
 def test_quarantine_writes_rows_and_counts(amazon2023_files, tmp_path):

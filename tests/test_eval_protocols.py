@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -195,7 +194,9 @@ def test_topk_rejects_null_lists_and_non_str_entries():
         evaluate("topk", pd.DataFrame({"sample_id": ["u1:2"], "split": "test", "items": [["a", 3]]}), samples)
 
 
-def test_topk_speed_22k_samples():
+def test_topk_at_beauty_scale_matches_a_direct_count():
+    """22k users x 20-item lists (Beauty's size): HR@20 equals the share of lists holding their target.
+    (No timing here: the evaluate rule's benchmark file records the evaluator's seconds.)"""
     rng = np.random.default_rng(0)
     n_users, n_items, hist_len = 22_000, 10_000, 8
     item_ids = np.array([f"i{j}" for j in range(n_items)], dtype=object)
@@ -215,11 +216,10 @@ def test_topk_speed_22k_samples():
     lists = [list(x) for x in rng.choice(item_ids, size=(n_users, 20))]
     preds = pd.DataFrame({"sample_id": samples["sample_id"].to_numpy(), "split": "test", "items": lists})
     items = pd.DataFrame({"item_id": item_ids})
-    start = time.perf_counter()
     (res,) = evaluate("topk", preds, samples, inter, items)
-    elapsed = time.perf_counter() - start
     assert res["n"] == n_users
-    assert elapsed < 3.0, f"topk evaluation took {elapsed:.2f}s"
+    direct = np.mean([target in top for target, top in zip(samples["item_id"], lists)])
+    assert direct > 0 and res["metrics"]["HR@20"] == pytest.approx(direct)
 
 
 # ---------------------------------------------------------------------------------------------------------

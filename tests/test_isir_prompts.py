@@ -146,10 +146,12 @@ def test_verl_rows_schema_and_parquet_types(tables, tmp_path):
     assert list(rows.columns) == list(VERL_COLUMNS)
     assert rows["sample_id"].tolist() == ["u1:1", "u1:2", "u1:3", "u1:4", "u2:2"]  # rated targets only
     row = rows.set_index("sample_id").loc["u1:3"]
-    assert row["data_source"] == "AmazonReviews/Movies" and row["ability"] == "logic"
+    assert row["data_source"] == "recforge/Movies" and row["ability"] == "logic"
     assert [m["role"] for m in row["prompt"]] == ["system", "user"]
     assert row["prompt"][1]["content"] == prompts.set_index("sample_id").loc["u1:3", "user"]
-    assert row["reward_model"] == {"style": "rule", "ground_truth": "2"}
+    assert row["reward_model"] == {
+        "style": "rule", "ground_truth": "2", "rating_scale": {"min": 1.0, "max": 5.0, "step": 1.0}
+    }
     assert row["extra_info"] == {"split": "valid", "user_id": "u1", "item_id": "d", "sample_id": "u1:3"}
     assert row["label"] == 2.0 and row["split"] == "valid"
     assert [ground_truth(x) for x in (5.0, 3.0, 4.5)] == ["5", "3", "4.5"]
@@ -159,8 +161,9 @@ def test_verl_rows_schema_and_parquet_types(tables, tmp_path):
     assert schema.field("prompt").type == pa.list_(
         pa.struct([("role", pa.string()), ("content", pa.string())])
     )
+    scale_type = pa.struct([("min", pa.float64()), ("max", pa.float64()), ("step", pa.float64())])
     assert schema.field("reward_model").type == pa.struct(
-        [("style", pa.string()), ("ground_truth", pa.string())]
+        [("style", pa.string()), ("ground_truth", pa.string()), ("rating_scale", scale_type)]
     )
     assert [f.name for f in schema.field("extra_info").type] == ["split", "user_id", "item_id", "sample_id"]
     assert schema.field("label").type == pa.float64()
@@ -364,7 +367,8 @@ def test_isir_scripts_end_to_end(tables, tmp_path, restore_logging):
         },
         output={**verl_out, "stats": str(tmp_path / "verl" / "prompt_stats.json"),
                 "prompt_lengths": str(tmp_path / "verl" / "prompt_lengths.json")},
-        params={"domain": "movie", "tokenizer": str(tmp_path / "base_model"), "isir": {"max_history": 2, "pos_threshold": 4}},
+        params={"domain": "movie", "tokenizer": str(tmp_path / "base_model"), "rating_scale": None,
+                "isir": {"max_history": 2, "pos_threshold": 4}},
     )
     test = pd.read_parquet(verl_out["test"])
     assert test["sample_id"].tolist() == ["u1:4"] and test["reward_model"].iloc[0]["ground_truth"] == "4"
@@ -423,4 +427,60 @@ def test_a_movielens_dataset_gives_verl_rows_with_half_star_labels(tmp_path):
     # user 1's sketch: Tension 2 liked (4.0, 5.0), Light fare 1 disliked (2.5); the target is not in it
     assert "- Tension" in user1 and "dislike for the following movie topics (ratings ≤ 3):\n- Light fare" in user1
     assert "Toy Story (1995), Animation, 2.5" in user1
-    assert (splits["train"]["data_source"] == "AmazonReviews/ML").all()
+    assert (splits["train"]["data_source"] == "recforge/ML").all()
+
+
+def test_half_star_prompts_state_the_datasets_scale(tables):
+    from recforge.data.scale import RatingScale
+
+    items, interactions, samples = tables
+    half = RatingScale(0.5, 5.0, 0.5)
+    prompts = build_prompts(items, interactions, samples, None, PromptConfig("movie", scale=half))
+    row = prompts.set_index("sample_id").loc["u1:4"]
+    assert "Ratings range from 0.5 to 5.0.\n\n" in row["user"] and "1.0 to 5.0" not in row["user"]
+    assert "(from 0.5 to 5.0)" in row["system"] and "between 0.5 and 5.0**" in row["system"]
+    assert row["system"] == system_prompt("movie", half)
+    # the LLM layer's renderer (the SFT traces' prompt) says the same
+    context = {"domain": "movie", "sketch": "", "history": [], "target": item_info(items.iloc[0]),
+               "rating": None, "max_history": 0, "rating_scale": half.as_dict()}
+    assert render("rating_cot", context)[0]["content"] == row["system"]
+    rows = verl_rows(prompts, "ML", half)
+    assert rows["reward_model"].iloc[0]["rating_scale"] == {"min": 0.5, "max": 5.0, "step": 0.5}
+
+
+def test_integer_scale_prompts_are_byte_identical_to_the_fixed_1_to_5_text(movies_fixture_built):
+    """Measured Movies numbers depend on these bytes: the prompts of the Movies fixture (1-5, whole
+    stars) hash as they did when the template said "1.0 to 5.0" literally."""
+    import hashlib
+
+    tables = {n: pd.read_parquet(movies_fixture_built / f"{n}.parquet") for n in ("items", "interactions", "splits")}
+    ids = sorted(tables["items"]["item_id"].astype(str))
+    clusters = pd.DataFrame({"item_id": ids, "cluster": [i % 3 for i in range(len(ids))]})
+    names = pd.DataFrame({"cluster": [0, 1, 2], "name": ["Space", "Crime", "Family"]})
+    splits, stats = prepare_verl_data(
+        tables["items"], tables["interactions"], tables["splits"], clusters, names, None, dataset="Movies",
+        domain="movie",
+    )
+    assert stats["rating_scale"] == {"min": 1.0, "max": 5.0, "step": 1.0}
+    texts = "\x1e".join(m["content"] for n in ("train", "val", "test") for p in splits[n]["prompt"] for m in p)
+    assert hashlib.sha256(texts.encode()).hexdigest() == (
+        "af2f448cc6d99fc409d96b53f4ab4ac12b75f2e0900372f65005bb82d31e0fd8"
+    )
+
+
+def test_trace_requests_hide_the_label_so_the_answer_follows_the_evidence(tables):
+    """The cold-start traces predict from the prompt's evidence (the SFT keeps those that match the
+    label): a trace that explained the known rating taught the tiny teacher the label prior only."""
+    from recforge.llm.heuristic import reasoning
+    from recforge.llm.types import Sampling
+    from recforge.methods.isir.traces import trace_requests
+    from recforge.text.outputs import parse_answer
+
+    items, interactions, samples = tables
+    clusters = pd.DataFrame({"item_id": list("abcde"), "cluster": [0, 1, 2, 2, 0]})
+    names = pd.DataFrame({"cluster": [0, 1, 2], "name": ["Space", "Laughs", "Fear"]})
+    requests = trace_requests(items, interactions, samples, clusters, names, "movie", 4.0, 10, Sampling())
+    assert len(requests) == len(samples) and all(r.context["rating"] is None for r in requests)
+    by_id = {r.request_id: r for r in requests}
+    # u2's valid sample (label 5): its history holds one rated event, a 1, so the trace answers 1
+    assert parse_answer(reasoning.rating_cot(by_id["u2:2"].context)) == "1"

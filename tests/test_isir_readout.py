@@ -47,10 +47,42 @@ def test_the_valid_rows_choose_the_readout():
         readout_report(rows[rows["split"] == "test"], DIST[:1], VALUES, "auto")
 
 
-def test_rating_values_come_from_the_labels():
-    assert rating_values(pd.Series([5.0, 3.0, np.nan, 5.0, 1.0])) == [1.0, 3.0, 5.0]
-    with pytest.raises(ValueError):
-        rating_values(pd.Series([np.nan]))
+def _rows(scale: dict) -> pd.DataFrame:
+    return pd.DataFrame({"reward_model": [{"ground_truth": "4", "rating_scale": scale}] * 2})
+
+
+def test_rating_values_are_every_valid_rating_of_the_rows_scale():
+    assert rating_values(_rows({"min": 1.0, "max": 5.0, "step": 1.0})) == VALUES
+    # half stars: 4.5 can be read out although no label needs to show it
+    assert rating_values(_rows({"min": 0.5, "max": 5.0, "step": 0.5})) == [0.5 * k for k in range(1, 11)]
+    mixed = pd.concat([_rows({"min": 1.0, "max": 5.0, "step": 1.0}), _rows({"min": 0.5, "max": 5.0, "step": 0.5})])
+    with pytest.raises(ValueError, match="2 rating scales"):
+        rating_values(mixed)
+
+
+def test_multi_token_ratings_are_scored_up_to_the_closing_tag():
+    """"4" and "4.5" share a first token: each value's tokens and "</answer>" are scored in turn."""
+    import torch
+
+    from recforge.methods.isir.predict import _value_scores
+
+    # tokens: 0 pad, 1 "<answer>", 2 "4", 3 ".", 4 "5", 5 "</answer>"; a bigram model
+    table = torch.full((6, 6), -1e9)
+    table[1, 2] = 0.0  # after <answer>: "4" surely
+    table[2, 3], table[2, 5] = np.log(0.3), np.log(0.7)  # after "4": "." 0.3, "</answer>" 0.7
+    table[3, 4] = 0.0
+    table[4, 5] = 0.0
+
+    class Bigram:
+        def __call__(self, input_ids, attention_mask):
+            return type("Out", (), {"logits": table[input_ids]})()
+
+    batch = {"input_ids": torch.tensor([[0, 1], [1, 1]]), "attention_mask": torch.tensor([[0, 1], [1, 1]])}
+    probs = torch.softmax(_value_scores(Bigram(), batch, [[2], [2, 3, 4]], [5]), dim=-1).numpy()
+    assert probs == pytest.approx(np.array([[0.7, 0.3], [0.7, 0.3]]), abs=1e-6)
+    # one token per value: the next-token logits restricted to them (the paper's one-position readout)
+    single = _value_scores(Bigram(), batch, [[2], [3]], [5])
+    assert single.shape == (2, 2) and torch.equal(single, table[1][[2, 3]].expand(2, -1))
 
 
 def test_a_blend_wins_when_neither_end_is_best_on_both_errors():

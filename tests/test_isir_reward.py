@@ -45,3 +45,17 @@ def test_trl_reward_reads_conversational_completions_and_ground_truth_column():
     completions = [[{"role": "assistant", "content": GOOD}], [{"role": "assistant", "content": "5"}]]
     assert grpo_reward(completions, ground_truth=["4", "5"], prompts=None) == [3.0, -3.0]
     assert grpo_reward([GOOD], ground_truth=["2"]) == [1.0]
+
+
+def test_the_reward_follows_a_half_star_scale():
+    from recforge.data.scale import RatingScale
+
+    half = RatingScale(0.5, 5.0, 0.5)
+    assert parse_rating("0.5", half) == 0.5 and parse_rating("0", half) == 0.5 and parse_rating("0.5") == 1.0
+    text = "<think>x</think><answer>0.5</answer>"
+    # the error is a share of the range (4.5 stars here): the worst answer scores as no answer, -2
+    assert rating_reward(text, "5", half).content_score == pytest.approx(-2.0)
+    assert rating_reward(text, "0.5", half).score == pytest.approx(3.0)
+    assert rating_reward("<think>x</think><answer>4.5</answer>", "3.5", RatingScale()).content_score == 1.0
+    scales = [half.as_dict(), RatingScale().as_dict()]
+    assert grpo_reward([text, text], ["0.5", "1"], rating_scale=scales) == pytest.approx([3.0, 3.0])

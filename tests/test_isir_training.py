@@ -43,7 +43,10 @@ def verl_rows(n: int, split: str) -> pd.DataFrame:
                 ]
                 for i in range(n)
             ],
-            "reward_model": [{"style": "rule", "ground_truth": str(x)} for x in labels],
+            "reward_model": [
+                {"style": "rule", "ground_truth": str(x), "rating_scale": {"min": 1.0, "max": 5.0, "step": 1.0}}
+                for x in labels
+            ],
         }
     )
 
@@ -185,3 +188,13 @@ def test_alignment_runs_as_two_ddp_processes_under_accelerate(chain, tmp_path):
     # 16 samples, 2 processes x batch 4 -> 2 optimiser steps per epoch.
     assert report["world_size"] == 2 and report["steps"] == 4
     assert (tmp_path / "student" / "model.safetensors").exists()
+
+
+def test_sft_stops_before_training_when_a_limit_would_cut_its_traces(chain, tmp_path):
+    base = {"path": str(chain["root"] / "sft"), **LOAD}
+    traces = pd.DataFrame({"sample_id": chain["train"]["sample_id"], "prediction": chain["train"]["label"],
+                           "text": ["<think>\n" + "many words " * 40 + "\n</think>\n<answer>3</answer>"] * 16})
+    with pytest.raises(ValueError, match="`methods.isir.teacher.max_new_tokens` is 16"):
+        cold_start_sft(base, chain["train"], chain["train"], traces, StageSettings(args={}), tmp_path / "sft",
+                       limits={"methods.isir.teacher.max_new_tokens": 16})
+    assert not (tmp_path / "sft").exists()

@@ -87,6 +87,11 @@ def test_rationale_and_rating_cot_follow_similar_item_ratings(items):
     assert cot.startswith("<think>") and parse_answer(cot) == "5"
     assert parse_answer(write("rating_cot", {**cot_ctx, "target": comedies[5]})) == "1"
     assert parse_answer(write("rating_cot", {**cot_ctx, "target": comedies[5], "rating": 3.0})) == "3"
+    # On a half-star scale a half-star label is explained as it is (a 1-5 writer wrote 4: a trace the
+    # SFT drops as disagreeing with its label), and a rating below 1 is kept.
+    half = {**cot_ctx, "target": comedies[5], "rating_scale": {"min": 0.5, "max": 5.0, "step": 0.5}}
+    assert parse_answer(write("rating_cot", {**half, "rating": 3.5})) == "3.5"
+    assert parse_answer(write("rating_cot", {**half, "rating": 0.5})) == "0.5"
 
 
 def test_personas_validate_and_selection_picks_one(items, histories):

@@ -21,7 +21,7 @@ DOMAIN = "beauty product"
 @pytest.fixture(scope="module")
 def setup():
     items, interactions, samples = tables()
-    seq = sequential_rows(interactions, samples, sid_of(), TaskConfig(max_history=20))
+    seq = sequential_rows(interactions, samples, sid_of(), TaskConfig(max_history=20, sequential_train="all"))
     rows = seq[seq["split"] != "test"]
     contexts = C.cot_contexts(rows, interactions, samples, items, CotConfig(), DOMAIN, 20)
     info = item_lookup(items)

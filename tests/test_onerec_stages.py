@@ -33,7 +33,8 @@ def chain(tmp_path_factory):
     save_tiny_model(root / "base")
     items, interactions, samples = tables()
     sids = SidIndex.from_sids(sids_frame())
-    tabs = build_tasks(items, interactions, samples, sid_of(), {}, {"u1": "Likes skin care."}, TaskConfig())
+    tabs = build_tasks(items, interactions, samples, sid_of(), {}, {"u1": "Likes skin care."},
+                       TaskConfig(sequential_train="all"))
     seq = tabs["sequential"]
     contexts = C.cot_contexts(seq[seq["split"] != "test"], interactions, samples, items, CotConfig(), "item", 20)
     cots = C.write_cots(contexts, {}, CotConfig())
@@ -42,7 +43,8 @@ def chain(tmp_path_factory):
         "stage1": S.warmup(root / "base", sids, items, tabs["alignment"],
                            TrainConfig(select="loss", args={"num_train_epochs": 2, "learning_rate": 1e-2, "per_device_train_batch_size": 4}), root / "stage1"),
         "stage2": S.multitask(root / "stage1", sids, mix(tabs, MixtureConfig()), seq,
-                              TrainConfig(select="hr", args={"num_train_epochs": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 4}), RANK, root / "stage2"),
+                              TrainConfig(select="hr", history_loss=True,
+                                          args={"num_train_epochs": 2, "learning_rate": 1e-3, "per_device_train_batch_size": 4}), RANK, root / "stage2"),
         "stage3": S.activation(root / "stage2", sids, reasoning, sid_of(),
                                TrainConfig(select="hr", args={"num_train_epochs": 1, "learning_rate": 1e-3, "per_device_train_batch_size": 4}), RANK,
                                RejectionConfig(rounds=2, n_thinks=2, max_think_tokens=12, beam_width=5), root / "stage3"),
@@ -175,3 +177,20 @@ def test_prompt_completion_labels_mask_the_prompt_and_the_padding():
     batch = S.PromptCompletionCollator(tok.pad_token_id)([enc, short])
     assert batch["input_ids"][1, 2:].eq(tok.pad_token_id).all() and batch["labels"][1, 2:].eq(-100).all()
     assert batch["attention_mask"][1].tolist()[:3] == [1, 1, 0]
+
+
+def test_history_loss_labels_every_history_sid_but_the_first_item(chain):
+    root, _, seq, sids = chain
+    _, tok = S.load_model(root / "stage1")
+    sid_ids = S.sid_token_ids(tok, sids)
+    row = seq[(seq["split"] == "train") & (seq["history"].map(len) >= 3)].iloc[0]
+    prompt = S.P.render_prompt(tok, row["system"], row["user"])
+    plain = S.tokenize_prompt_completion(tok, prompt, row["completion"], 512)
+    enc = S.tokenize_prompt_completion(tok, prompt, row["completion"], 512, set(sid_ids))
+    n_prompt = len(tok(prompt, add_special_tokens=False)["input_ids"])
+    labelled = [t for t, label in zip(enc["input_ids"][:n_prompt], enc["labels"][:n_prompt]) if label != -100]
+    # every SID token of items 2..n of the history (5 tokens each: begin, 3 levels, end), nothing else
+    assert labelled == [t for i in row["history"][1:] for t in tok(sid_of()[i], add_special_tokens=False)["input_ids"]]
+    assert len(labelled) == 5 * (len(row["history"]) - 1)
+    assert enc["labels"][n_prompt:] == plain["labels"][n_prompt:]  # the completion is labelled as before
+    assert all(label == -100 for label in plain["labels"][:n_prompt])

@@ -13,7 +13,7 @@ from recforge.methods.onerec.summaries import summarize_users, user_summary_cont
 from recforge.methods.onerec.tasks import ROW_COLUMNS, build_tasks, mix, sequential_rows
 from recforge.models.tokens import SID_BEGIN
 
-CFG = TaskConfig(max_history=20, domain="beauty product")
+CFG = TaskConfig(max_history=20, domain="beauty product", prompt="official", sequential_train="all")  # the seed's
 TITLES = {"i7": "Zinnia Nail Lacquer", "i8": "Quartz Body Scrub", "i9": "Jasmine Perfume Mist", "i10": "Walnut Foot Balm"}
 
 
@@ -71,6 +71,22 @@ def test_sequential_history_is_cut_to_max_history():
     rows = sequential_rows(interactions, samples, sid_of(), TaskConfig(max_history=2))
     row = rows.set_index("key").loc["u2:6"]
     assert row["history"] == ["i5", "i9"]  # the two most recent events; the valid target is history for test
+
+
+def test_compact_prompt_and_last_train_sample_per_user():
+    items, interactions, samples = tables()
+    sids = sid_of()
+    rows = sequential_rows(interactions, samples, sids, TaskConfig(prompt="compact", sequential_train="last"))
+    train = rows[rows["split"] == "train"].set_index("user_id")
+    # u1: 6 events, train samples at positions 1..3 -> the one at position 3 (target i3, past i1 i2 i1)
+    assert sorted(train.index) == ["u1", "u2"] and train.loc["u1", "key"] == "u1:3"
+    assert train.loc["u1", "history"] == ["i1", "i2", "i1"] and train.loc["u1", "target"] == "i3"
+    assert train.loc["u1", "system"] == "" and train.loc["u1", "user"] == sids["i1"] + sids["i2"] + sids["i1"]
+    # valid and test rows are all kept
+    held = rows[rows["split"] != "train"]
+    assert len(held) == (samples["split"] != "train").sum()
+    with pytest.raises(ValueError, match="tasks.prompt"):
+        TaskConfig(prompt="short")
 
 
 def test_alignment_uses_train_events_for_training_and_adds_the_summary(built):

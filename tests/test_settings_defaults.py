@@ -14,6 +14,7 @@ from recforge.llm.item_summaries import ItemSummaryConfig
 from recforge.methods.isir.align import AlignSettings
 from recforge.methods.isir.cluster_names import ClusterNameConfig
 from recforge.methods.isir.clusters import ClusterConfig
+from recforge.methods.isir.teacher import TeacherSettings
 from recforge.methods.isir.verl import VerlDataConfig
 from recforge.methods.mf import MFConfig
 from recforge.methods.next_item import NextItemSettings
@@ -28,6 +29,7 @@ ONE_TO_ONE = [
     (ClusterNameConfig, METHODS["isir"]["cluster_names"]),
     (VerlDataConfig, METHODS["isir"]),
     (AlignSettings, METHODS["isir"]["align"]),
+    (TeacherSettings, METHODS["isir"]["teacher"]),
     (MFConfig, METHODS["mf"]),
     (NextItemSettings, METHODS["next_item"]),
     (onerec.TaskConfig, METHODS["onerec_think"]["tasks"]),

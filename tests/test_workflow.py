@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_helpers import check_metrics_invariants, copy_checkout, method_table, workflow_config
+from workflow_helpers import check_metrics_invariants, copy_checkout, method_table, snakemake, workflow_config
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_CONFIG = "tests/config/fixture.yaml"
@@ -23,21 +23,6 @@ TARGET = "results/Movies/metrics.json"
 BASELINES = ["global_mean", "user_mean", "item_mean", "mf", "popularity", "sasrec"]
 ISIR = ["isir", "isir_noalign", "isir_cot"]
 ONEREC = ["onerec_think", "onerec_think_cot"]
-
-
-# A guard against a hung run, not a timed assert: the fixture DAG takes ~6 min on an idle 2-core
-# machine and over 20 min on a loaded one.
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 2700) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:

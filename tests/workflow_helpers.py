@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import math
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -23,6 +25,22 @@ def copy_checkout(dest: Path) -> Path:
         else:
             shutil.copy2(source, dest / name)
     return dest
+
+
+# A guard against a hung run, not a timed assert: the fixture DAG takes ~6 min on an idle 2-core
+# machine and over 20 min on a loaded one.
+def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 2700) -> subprocess.CompletedProcess:
+    """`snakemake *args` in `workdir` with this interpreter's Snakemake; raises on failure unless not `check`."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
 
 
 # ------------------------------------------------------------------------ metrics.json invariants

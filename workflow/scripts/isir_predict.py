@@ -6,7 +6,9 @@ import torch
 from recforge.io import write_json, write_parquet
 from recforge.logs import setup_logging
 from recforge.methods.isir import predict
+from recforge.methods.isir.checks import check_parse_rate
 from recforge.methods.isir.predict import load_for_inference
+from recforge.methods.isir.verl import rows_scale
 
 setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -16,10 +18,12 @@ rows = pd.concat([pd.read_parquet(tables[split]) for split in settings["splits"]
 model, tokenizer = load_for_inference(snakemake.input.model, snakemake.params.load)
 if snakemake.params.mode == "cot":
     gen = predict.cot_generate(model, tokenizer, rows, settings["cot_max_new_tokens"], settings["batch_size"])
-    ratings = predict.cot_ratings(gen.texts)
-    readout = {"readout": "greedy"}
+    ratings = predict.cot_ratings(gen.texts, rows_scale(rows))
+    parsed = check_parse_rate(ratings, settings["min_parse_rate"], "isir_cot predictions",
+                              "methods.isir.predict.cot_max_new_tokens", "methods.isir.predict.min_parse_rate")
+    readout = {"readout": "greedy", "parse_rate": parsed}
 else:
-    values = predict.rating_values(pd.read_parquet(snakemake.input.train)["label"])
+    values = predict.rating_values(rows)
     dist, gen = predict.rating_distribution(model, tokenizer, rows, values, settings["batch_size"])
     readout = predict.readout_report(rows, dist, values, settings["readout"])
     ratings = predict.read_ratings(dist, values, readout["readout"])

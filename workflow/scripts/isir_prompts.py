@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from recforge.data.scale import rating_scale
 from recforge.io import read_tables, write_json
 from recforge.logs import setup_logging
 from recforge.settings import typed
@@ -20,6 +21,7 @@ splits, stats = prepare_verl_data(
     dataset=snakemake.wildcards.dataset,
     domain=snakemake.params.domain,
     config=typed(VerlDataConfig, snakemake.params.isir, "methods.isir"),
+    scale=rating_scale(tables.interactions["rating"], snakemake.params.rating_scale),
 )
 write_verl_data(
     splits,

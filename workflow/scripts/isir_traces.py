@@ -7,17 +7,18 @@ from recforge.llm.settings import LLMSettings
 from recforge.llm.types import Sampling
 from recforge.logs import setup_logging
 from recforge.methods.isir.traces import trace_requests, write_traces
-from recforge.methods.isir.verl import subsample
+from recforge.methods.isir.verl import rows_scale, subsample
 
 setup_logging(snakemake.log[0])
 isir, sft = snakemake.params.isir, snakemake.params.sft
 tables = read_tables(snakemake.input)
-wanted = pd.concat(
+rows = pd.concat(
     [
         subsample(pd.read_parquet(snakemake.input.train), sft["max_train_samples"], isir["seed"], isir["sample_order"]),
         subsample(pd.read_parquet(snakemake.input.valid), sft["max_valid_samples"], isir["seed"], isir["sample_order"]),
     ]
-)["sample_id"]
+)
+wanted = rows["sample_id"]
 samples = tables.samples[tables.samples["sample_id"].isin(set(wanted))]
 requests = trace_requests(
     tables.items,
@@ -31,6 +32,7 @@ requests = trace_requests(
     sampling=Sampling(**sft["trace_sampling"]),
     max_topics=isir["max_topics"],
     max_categories=isir["max_categories"],
+    scale=rows_scale(rows),
 )
 write_traces(
     requests,
@@ -38,4 +40,5 @@ write_traces(
     snakemake.params.cache,
     snakemake.output.traces,
     snakemake.output.usage,
+    rows_scale(rows),
 )

@@ -6,19 +6,17 @@ data_report.json (and quarantine.jsonl when rows were quarantined).
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from recforge.data.adapters import ADAPTERS
 from recforge.data.canonical import (
     INTERACTIONS_SCHEMA,
     ITEMS_SCHEMA,
@@ -26,7 +24,7 @@ from recforge.data.canonical import (
     CanonicalDataset,
     to_arrow,
 )
-from recforge.data.errors import ConfigError
+from recforge.data.options import check_options, get_adapter
 from recforge.data.report import build_report
 from recforge.data.validate import validate_dataset
 
@@ -38,30 +36,10 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-def adapter_options(adapter: str) -> dict[str, Any]:
-    """The options an adapter accepts, with their defaults (inspect.Parameter.empty = required)."""
-    fn = _adapter(adapter)
-    return {name: p.default for name, p in inspect.signature(fn).parameters.items()}
-
-
-def _adapter(name: str) -> Callable[..., CanonicalDataset]:
-    try:
-        return ADAPTERS[name]
-    except KeyError:
-        raise ConfigError(f"unknown adapter {name!r}; known: {sorted(ADAPTERS)}") from None
-
-
 def load_dataset(adapter: str, options: Mapping[str, Any]) -> CanonicalDataset:
     """Run an adapter on config options (checked against its signature) and validate the result."""
-    fn = _adapter(adapter)
-    accepted = adapter_options(adapter)
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ConfigError(f"adapter {adapter!r}: unknown option(s) {unknown}; accepted: {sorted(accepted)}")
-    missing = sorted(k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in options)
-    if missing:
-        raise ConfigError(f"adapter {adapter!r}: missing required option(s) {missing}")
-    ds = fn(**dict(options))
+    check_options(adapter, options)
+    ds = get_adapter(adapter)(**dict(options))
     validate_dataset(ds)
     return ds
 

@@ -6,7 +6,11 @@ check can name the offending line. Problems are reported as DataError ``file:lin
 * a corrupt or truncated gzip stream always raises (the rows after the damage are unknowable, so
   they cannot be counted);
 * a line that is not valid in the file's encoding, or not valid JSON / CSV, raises too, unless a
-  Quarantine in ``quarantine`` mode is passed, which records it and reading goes on.
+  Quarantine in ``quarantine`` mode is passed, which records it and reading goes on;
+* so does the last line of a delimited file (CSV, ``::``, whitespace) when it has no line ending: a file
+  cut short loses it, and a number cut inside still parses (timestamp 978300760 -> 97830), so the
+  missing line end is the only trace. (A JSON line cut short no longer parses, so JSON lines may end
+  without one.)
 """
 
 from __future__ import annotations
@@ -84,11 +88,15 @@ def _decode(path: Path, lineno: int, raw: bytes, encoding: str) -> str:
 
 
 def _decoded(path: str | Path, encoding: str, quarantine: Quarantine | None,
-             keep_ends: bool) -> Iterator[tuple[int, str]]:
+             keep_ends: bool, line_end_required: bool = False) -> Iterator[tuple[int, str]]:
     path = Path(path)
     for lineno, raw in iter_byte_lines(path):
         try:
             text = _decode(path, lineno, raw, encoding)
+            # lines are split after b"\n", so only the last one can lack it
+            if line_end_required and not raw.endswith(b"\n") and raw.strip():
+                raise DataError(path, lineno, "last line has no line ending: the file may be cut short "
+                                "(truncated); end it with a newline if it is complete", kind="no_line_end")
         except DataError as err:
             if quarantine is None:
                 raise
@@ -97,10 +105,10 @@ def _decoded(path: str | Path, encoding: str, quarantine: Quarantine | None,
         yield lineno, text if keep_ends else text.rstrip("\r\n")
 
 
-def iter_text_lines(path: str | Path, encoding: str = "utf-8",
-                    quarantine: Quarantine | None = None) -> Iterator[tuple[int, str]]:
+def iter_text_lines(path: str | Path, encoding: str = "utf-8", quarantine: Quarantine | None = None,
+                    line_end_required: bool = False) -> Iterator[tuple[int, str]]:
     """Decoded lines without their line ending (blank lines included)."""
-    return _decoded(path, encoding, quarantine, keep_ends=False)
+    return _decoded(path, encoding, quarantine, keep_ends=False, line_end_required=line_end_required)
 
 
 def iter_jsonl(path: str | Path, quarantine: Quarantine | None = None) -> Iterator[tuple[int, dict]]:
@@ -132,7 +140,7 @@ def iter_csv(path: str | Path, *, delimiter: str = ",", encoding: str = "utf-8",
 
     def lines() -> Iterable[str]:
         nonlocal consumed
-        for lineno, text in _decoded(path, encoding, quarantine, keep_ends=True):
+        for lineno, text in _decoded(path, encoding, quarantine, keep_ends=True, line_end_required=True):
             consumed = lineno
             yield text
 
@@ -156,7 +164,7 @@ def iter_csv(path: str | Path, *, delimiter: str = ",", encoding: str = "utf-8",
 def iter_whitespace_rows(path: str | Path, encoding: str = "utf-8",
                          quarantine: Quarantine | None = None) -> Iterator[tuple[int, list[str]]]:
     """Whitespace-separated tokens of each non-blank line (e.g. ``user item item ...``)."""
-    for lineno, text in iter_text_lines(path, encoding, quarantine):
+    for lineno, text in iter_text_lines(path, encoding, quarantine, line_end_required=True):
         tokens = text.split()
         if tokens:
             yield lineno, tokens
@@ -165,7 +173,7 @@ def iter_whitespace_rows(path: str | Path, encoding: str = "utf-8",
 def iter_separated(path: str | Path, sep: str, encoding: str = "utf-8",
                    quarantine: Quarantine | None = None) -> Iterator[tuple[int, list[str]]]:
     """Fields of each non-blank line split on a literal separator (MovieLens ``::`` files)."""
-    for lineno, text in iter_text_lines(path, encoding, quarantine):
+    for lineno, text in iter_text_lines(path, encoding, quarantine, line_end_required=True):
         if text.strip():
             yield lineno, text.split(sep)
 

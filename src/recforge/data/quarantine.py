@@ -16,12 +16,12 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from recforge.data.errors import ConfigError, DataError
 
 OnError = Literal["raise", "quarantine"]
-ON_ERROR_VALUES = ("raise", "quarantine")
+ON_ERROR_VALUES = get_args(OnError)
 
 
 @dataclass

@@ -26,6 +26,13 @@ from recforge.data.errors import DataError
 from recforge.data.quarantine import Quarantine
 
 SPLIT_RANK = {s: i for i, s in enumerate(SPLITS)}
+#: A timestamp more than this factor above or below its file's median is an outlier. The epoch times of
+#: one real log (1990-2040) lie within a factor of about 3 of each other, whereas a number cut short
+#: loses a factor of 10 per digit (978300760 -> 97830) and seconds read as milliseconds gain 1000.
+TIMESTAMP_OUTLIER_FACTOR = 5.0
+#: ... and further from the median than this many median absolute deviations, so that a counter
+#: (times 0, 1, 2, ...) whose ratios mean nothing is not judged by them.
+TIMESTAMP_OUTLIER_MADS = 3.0
 
 
 def _reject_rows(events: pd.DataFrame, bad: np.ndarray, quarantine: Quarantine, key: str,
@@ -41,9 +48,10 @@ def screen_events(events: pd.DataFrame, item_ids: Iterable[str], quarantine: Qua
     """Reject bad event rows; return the rest. Needs columns user_id, item_id, rating, timestamp, _file, _line.
 
     Checks, in this order: required fields present, item id known, rating present (if required) and
-    in range, no duplicate event. A duplicate is the same (user, item, timestamp) when the timestamp is
-    known; events without a timestamp are told apart by their position, which the source order gives,
-    so they cannot be duplicates here.
+    in range, timestamp not an outlier of its file (`timestamp_outliers`), no duplicate event. A
+    duplicate is the same (user, item, timestamp) when the timestamp is known; events without a
+    timestamp are told apart by their position, which the source order gives, so they cannot be
+    duplicates here.
     """
     ev = events.reset_index(drop=True)
 
@@ -77,6 +85,14 @@ def screen_events(events: pd.DataFrame, item_ids: Iterable[str], quarantine: Qua
         rating = rating.loc[~bad].reset_index(drop=True)
     ev["rating"] = rating
 
+    outlier, medians = timestamp_outliers(ev)
+    if outlier.any():
+        _reject_rows(ev, outlier, quarantine, "timestamp_outlier",
+                     (f"timestamp {_when(t)} is over {TIMESTAMP_OUTLIER_FACTOR:g}x off the file's median "
+                      f"{_when(medians[f])}, far outside its spread (a value cut short, or other units?)"
+                      for t, f in ev.loc[outlier, ["timestamp", SOURCE_FILE]].itertuples(index=False, name=None)))
+        ev = ev.loc[~outlier].reset_index(drop=True)
+
     timed = ev["timestamp"].notna().to_numpy()
     keys = ["user_id", "item_id", "timestamp"]
     dup = np.zeros(len(ev), dtype=bool)
@@ -90,6 +106,33 @@ def screen_events(events: pd.DataFrame, item_ids: Iterable[str], quarantine: Qua
         _reject_rows(ev, dup, quarantine, "duplicate_event", reasons)
         ev = ev.loc[~dup].reset_index(drop=True)
     return ev
+
+
+def timestamp_outliers(events: pd.DataFrame) -> tuple[np.ndarray, dict[str, float]]:
+    """(mask of events whose timestamp is <= 0 or over TIMESTAMP_OUTLIER_FACTOR off the median of its
+    source file, and over TIMESTAMP_OUTLIER_MADS deviations from it; {file: median}). A ratio, because
+    a log's dates cluster far from zero, so that a wide but real span (1996-2018) is never an outlier
+    while 1970 is; one bad value moves neither the median nor the deviation. Files without
+    timestamps are not judged."""
+    ts = events["timestamp"].to_numpy(dtype="float64", na_value=np.nan)  # <NA>: never an outlier
+    files = events[SOURCE_FILE].to_numpy()
+    medians = pd.Series(ts).groupby(files).median().dropna()
+    median = pd.Series(files).map(medians).to_numpy(dtype="float64")
+    deviation = np.abs(ts - median)
+    mad = pd.Series(deviation).groupby(files).transform("median").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.maximum(ts / median, median / ts)
+    off = (ts <= 0) | (ratio > TIMESTAMP_OUTLIER_FACTOR)
+    return ~np.isnan(ts) & (median > 0) & off & (deviation > TIMESTAMP_OUTLIER_MADS * mad), medians.to_dict()
+
+
+def _when(ms: float) -> str:
+    """A millisecond timestamp with its UTC date, for messages (built from parts: strftime stops at 9999)."""
+    try:
+        t = pd.Timestamp(int(ms), unit="ms")
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        return str(int(ms))
+    return f"{int(ms)} ({t.year:04d}-{t.month:02d}-{t.day:02d})"
 
 
 def _where(frame: pd.DataFrame, idx: int, table: str) -> tuple[str, int]:

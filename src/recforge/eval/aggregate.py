@@ -50,13 +50,15 @@ def gather(
     benchmark_paths: Mapping[str, Iterable[str | Path]] | None = None,
     repo_dir: str | Path | None = None,
     efficiency: Mapping[str, Any] | None = None,
+    costs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Write results/{dataset}/metrics.json from per-method metrics files; return the document.
 
     Raises ValueError if a file belongs to another dataset or the same (method, protocol) appears twice.
     `repo_dir` is where `git rev-parse HEAD` runs (default: the current directory). `efficiency`, when
     given, is stored as is under "efficiency" (methods' cost figures: prompt tokens, generated tokens,
-    predictions per second).
+    predictions per second). `costs` (recforge.eval.costs.method_costs) makes each method's wall time
+    include the upstream jobs it needs (provenance.provenance).
     """
     methods: dict[str, list[dict[str, Any]]] = {}
     table: list[dict[str, Any]] = []
@@ -81,7 +83,7 @@ def gather(
     out = to_jsonable(
         {
             "dataset": dataset,
-            "provenance": provenance(config, benchmark_paths, repo_dir),
+            "provenance": provenance(config, benchmark_paths, repo_dir, costs),
             "methods": methods,
             "table": table,
             **({"efficiency": dict(efficiency)} if efficiency else {}),
@@ -134,8 +136,12 @@ def to_markdown(metrics_json: Mapping[str, Any]) -> str:
     ]
     if metrics_json.get("efficiency"):
         lines += ["", "## efficiency", "", "```json", json.dumps(metrics_json["efficiency"], indent=1), "```"]
-    wall = prov.get("wall_time_s", {})
-    if wall:
+    wall, cost = prov.get("wall_time_s", {}), prov.get("cost", {})
+    if cost:
+        # Shared jobs count in every method that needs them: the column does not add up to the run.
+        lines += ["", "| method | wall time (s), upstream jobs included | of which shared (s) |", "|---|---|---|"]
+        lines += [f"| {m} | {c['total_s']:.1f} | {c['shared_s']:.1f} |" for m, c in cost.items()]
+    elif wall:
         lines += ["", "| method | wall time (s) |", "|---|---|"]
         lines += [f"| {m} | {s:.1f} |" for m, s in wall.items()]
     return "\n".join(lines) + "\n"

@@ -16,6 +16,8 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import pandas as pd
 
+from recforge.data.scale import RatingScale
+
 # ---------------------------------------------------------------------------------------------------------
 # Ranking metrics from ranks
 # ---------------------------------------------------------------------------------------------------------
@@ -182,15 +184,16 @@ def rating_metrics(
     labels: np.ndarray,
     *,
     fallback: float | None = None,
-    scale: tuple[float, float] = (1.0, 5.0),
+    scale: RatingScale = RatingScale(),
 ) -> dict[str, float]:
     """MAE, RMSE, exact accuracy and invalid-output rate of rating predictions.
 
     A non-finite prediction (NaN = unparseable model output) is invalid: it is counted in `invalid_rate`
     and scored as `fallback` (the caller passes the training global mean; 3.0 if None). Every prediction
-    is then clipped to `scale` before MAE/RMSE/accuracy, since a rating outside the scale is certainly
-    wrong and clipping is a fixed post-processing any method could apply. Accuracy compares the clipped
-    prediction rounded half-up (2.5 -> 3, not numpy's half-to-even) with the label.
+    is then clipped to the dataset's `scale` before MAE/RMSE/accuracy, since a rating outside the scale
+    is certainly wrong and clipping is a fixed post-processing any method could apply. Accuracy compares
+    the valid rating nearest to the prediction (a tie goes up: 2.5 -> 3 on whole stars, 3.75 -> 4.0 on
+    half stars) with the label.
     """
     pred = np.asarray(predictions, dtype=np.float64)
     label = np.asarray(labels, dtype=np.float64)
@@ -200,7 +203,7 @@ def rating_metrics(
         raise ValueError("rating labels contain NaN; drop unlabelled samples before scoring")
     fb = DEFAULT_RATING_FALLBACK if fallback is None else float(fallback)
     invalid = ~np.isfinite(pred)
-    scored = np.clip(np.where(invalid, fb, pred), *scale)
+    scored = scale.clip(np.where(invalid, fb, pred))
     err = scored - label
     n = pred.size
     if n == 0:
@@ -209,7 +212,7 @@ def rating_metrics(
     return {
         "MAE": float(np.abs(err).mean()),
         "RMSE": float(np.sqrt((err**2).mean())),
-        "accuracy": float((np.floor(scored + 0.5) == label).mean()),
+        "accuracy": float((scale.nearest(scored) == label).mean()),
         "invalid_rate": float(invalid.mean()),
     }
 

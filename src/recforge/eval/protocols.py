@@ -3,7 +3,7 @@
 `evaluate` joins predictions to the samples (join.py), then scores each predicted split with the pure
 functions of metrics.py. It returns one entry per split:
     {"split": "test", "n": 2629, "metrics": {...}, ...protocol extras}
-Protocol extras: rating -> "fallback", "label_distribution", "n_unlabelled"; ctr -> "label_balance",
+Protocol extras: rating -> "fallback", "rating_scale", "label_distribution", "n_unlabelled"; ctr -> "label_balance",
 "like_threshold", "n_unlabelled"; rerank -> "scenarios" (when interactions are given).
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recforge.data.scale import RatingScale, rating_scale
 from recforge.eval import metrics as M
 from recforge.eval.join import join_predictions, ordered_splits
 from recforge.eval.scenarios import scenario_metrics
@@ -50,7 +51,8 @@ def evaluate(
     (rerank) and the training mean rating (rating fallback); `items` gives the catalogue (topk
     out-of-catalogue rate). `ks` defaults to (1, 5, 10, 20) for topk and (5, 10, 20) for rerank.
     `source` names the method/file in error messages. Options, per protocol:
-      rating: fallback (float; default the train-phase mean rating, else 3.0), scale ((1.0, 5.0))
+      rating: fallback (float; default the train-phase mean rating, else 3.0), scale (a RatingScale or
+              {min, max, step}; default the scale of the dataset's ratings, recforge.data.scale)
       rerank: placeholder ("[PAD]"), scenarios (True), scenario_k (10), count_phases (("train",)),
               top_p (0.8), bottom_p (0.2)
       ctr:    like_threshold (4.0; label = rating >= threshold), eps (1e-15)
@@ -65,7 +67,7 @@ def evaluate(
     joined = join_predictions(predictions, samples, source, columns=PREDICTION_COLUMNS[protocol])
     if protocol in DEFAULT_KS:
         options["ks"] = tuple(DEFAULT_KS[protocol] if ks is None else ks)
-    context = {"interactions": interactions, "items": items, "source": source}
+    context = {"samples": samples, "interactions": interactions, "items": items, "source": source}
     results = []
     for split in ordered_splits(joined["split"]):
         part = joined[joined["split"].astype(str) == split].reset_index(drop=True)
@@ -87,17 +89,29 @@ def train_mean_rating(interactions: pd.DataFrame | None) -> float | None:
     return float(ratings.mean()) if len(ratings) else None
 
 
-def _score_rating(part: pd.DataFrame, context: dict, *, fallback: float | None = None, scale=(1.0, 5.0)) -> dict:
+def dataset_scale(samples: pd.DataFrame, interactions: pd.DataFrame | None, scale=None) -> RatingScale:
+    """`scale` (a RatingScale or the config's {min, max, step}) if given, else the scale of every
+    explicit rating of the dataset (samples of every split and interactions): the scale is a property
+    of the data, so every split and method is clipped and rounded alike."""
+    if isinstance(scale, RatingScale):
+        return scale
+    tables = [samples] if interactions is None else [samples, interactions]
+    return rating_scale(np.concatenate([t["rating"].to_numpy(dtype=np.float64) for t in tables]), scale)
+
+
+def _score_rating(part: pd.DataFrame, context: dict, *, fallback: float | None = None, scale=None) -> dict:
     if fallback is None:
         fallback = train_mean_rating(context["interactions"])
     fallback = M.DEFAULT_RATING_FALLBACK if fallback is None else float(fallback)
     labels = part["rating"].astype(np.float64).to_numpy()
     labelled = np.isfinite(labels)
     pred = pd.to_numeric(part["prediction"]).astype(np.float64).to_numpy()[labelled]
+    scale = dataset_scale(context["samples"], context["interactions"], scale)
     return {
         "n": int(labelled.sum()),
-        "metrics": M.rating_metrics(pred, labels[labelled], fallback=fallback, scale=tuple(scale)),
+        "metrics": M.rating_metrics(pred, labels[labelled], fallback=fallback, scale=scale),
         "fallback": fallback,
+        "rating_scale": scale.as_dict(),
         "n_unlabelled": int((~labelled).sum()),
         "label_distribution": M.label_distribution(labels[labelled]),
     }

@@ -74,13 +74,21 @@ def provenance(
     config: Mapping[str, Any],
     benchmark_paths: Mapping[str, Iterable[str | Path]] | None = None,
     repo_dir: str | Path | None = None,
+    costs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The provenance block of results/{dataset}/metrics.json."""
+    """The provenance block of results/{dataset}/metrics.json. `costs` (recforge.eval.costs.
+    method_costs: every job a method needs, shared ones marked) gives wall_time_s as each method's
+    total and is kept as `cost`; without it wall_time_s sums `benchmark_paths`."""
+    if costs is not None:
+        wall = {method: cost["total_s"] for method, cost in costs.items()}
+    else:
+        wall = {method: benchmark_seconds(paths) for method, paths in (benchmark_paths or {}).items()}
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "config_sha256": config_digest(config),
         "recforge_version": recforge.__version__,
         "packages": package_versions(),
         "git": git_state(repo_dir),
-        "wall_time_s": {method: benchmark_seconds(paths) for method, paths in (benchmark_paths or {}).items()},
+        "wall_time_s": wall,
+        **({"cost": dict(costs)} if costs is not None else {}),
     }

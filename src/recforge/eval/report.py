@@ -35,13 +35,18 @@ def evaluate_files(
 ) -> dict:
     """Score one method's predictions file, write the metrics json atomically and return it.
 
-    `options` are the protocol options of protocols.evaluate plus `ks`. splits.parquet must exist in
+    `options` are the protocol options of protocols.evaluate plus `ks` and `rating_scale` (the
+    dataset's {min, max, step} or None; the rating protocol's `scale`). splits.parquet must exist in
     `data_dir`; interactions.parquet and items.parquet are used when present (histories, scenario counts,
     training mean rating, catalogue). Raises ValueError naming the predictions file on a schema mismatch
     or on missing, unknown or duplicate sample ids.
     """
     predictions_path, data_dir = Path(predictions_path), Path(data_dir)
     options = dict(options or {})
+    # The dataset's scale override is passed for every method; only the rating protocol reads it.
+    scale = options.pop("rating_scale", None)
+    if protocol == "rating" and scale is not None:
+        options["scale"] = scale
     check_predictions_schema(predictions_path, protocol)
     predictions = pd.read_parquet(predictions_path)
     samples = pd.read_parquet(data_dir / "splits.parquet")

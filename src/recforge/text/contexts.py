@@ -9,7 +9,7 @@ know.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from recforge.text.items import as_list, as_text
 from recforge.text.terms import document_frequency, item_terms
@@ -99,6 +99,7 @@ class RatingCotContext(TypedDict):
     target: ItemInfo
     rating: float | None  # the known rating to explain (teacher data), or None to predict
     max_history: int
+    rating_scale: NotRequired[dict[str, float]]  # {min, max, step} (recforge.data.scale); absent: 1-5
 
 
 def item_info(row: Mapping[str, Any]) -> ItemInfo:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from recforge.data.scale import RatingScale
 from recforge.text import templates as T
 from recforge.text.items import as_text, category_path, item_card, item_line
 
@@ -93,8 +94,11 @@ def rating_cot(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
     history = ctx["history"][-ctx["max_history"] :] if ctx["max_history"] > 0 else []
     lines = "\n".join(f"{item_line(i)}, {_rating_text(i.get('rating'))}" for i in history)
     sketch = as_text(ctx.get("sketch"))
+    scale = RatingScale(**ctx.get("rating_scale", {}))
     return T.RATING_COT.fill(
         domain=ctx["domain"],
+        rating_min=scale.text(scale.min),
+        rating_max=scale.text(scale.max),
         sketch_block=f"{sketch}\n\n" if sketch else "",
         history_lines=lines,
         target_line=item_line(ctx["target"]),

@@ -120,23 +120,24 @@ RATIONALE = PromptTemplate(
     ),
 )
 
-# Seed 000: system prompt verbatim (with the domain), user prompt in the generate_feature_rating_prompt
+# Seed 000: system prompt verbatim (with the domain, and the dataset's rating scale where the paper
+# wrote 1.0 and 5.0: the same text on a 1-5 scale), user prompt in the generate_feature_rating_prompt
 # layout; the answer is <think>...</think><answer>r</answer>.
 RATING_COT = PromptTemplate(
     name="rating_cot",
     version=1,
     system=(
         "You are an intelligent recommender system assistant. Your task is to predict the rating (from "
-        "1.0 to 5.0) that a user will give to a candidate $domain, based on the user's past behavior and "
-        "preferences.\n\nYou should first reason about how well the candidate item aligns with the "
-        "user\u2019s historical preferences, and then output a predicted rating. Your reasoning and the "
-        "final rating must be wrapped with <think> </think> and <answer> </answer> tags, respectively."
-        "\n\nThe final rating **must be a numeric value between 1.0 and 5.0**. Do not include any extra "
-        "explanation after the <answer> tag."
+        "$rating_min to $rating_max) that a user will give to a candidate $domain, based on the user's past "
+        "behavior and preferences.\n\nYou should first reason about how well the candidate item aligns "
+        "with the user\u2019s historical preferences, and then output a predicted rating. Your reasoning and "
+        "the final rating must be wrapped with <think> </think> and <answer> </answer> tags, respectively."
+        "\n\nThe final rating **must be a numeric value between $rating_min and $rating_max**. Do not "
+        "include any extra explanation after the <answer> tag."
     ),
     user=(
         "${sketch_block}Below are the user's recent $domain ratings in the format: Title, Genres, Rating. "
-        "Ratings range from 1.0 to 5.0.\n\n$history_lines\n\n"
+        "Ratings range from $rating_min to $rating_max.\n\n$history_lines\n\n"
         "The candidate $domain is described as: $target_line\n"
         "Based on the above information, what rating will the user give?"
     ),

@@ -7,6 +7,7 @@ leave-one-out or global temporal split. Every removed row is counted by reason i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal, get_args
 
 import pandas as pd
 
@@ -22,8 +23,12 @@ from recforge.data.splitting import (
 )
 from recforge.data.validate import screen_events
 
-DEDUP_POLICIES = ("first", "last", "none")
-SPLIT_POLICIES = ("leave_one_out", "temporal")
+# Option types of the adapters that use this pipeline: recforge.data.options reads the accepted values
+# from these annotations at plan time.
+Dedup = Literal["first", "last", "none"]
+Split = Literal["leave_one_out", "temporal"]
+DEDUP_POLICIES = get_args(Dedup)
+SPLIT_POLICIES = get_args(Split)
 
 
 def check_policy(dedup: str, split: str, ratios: Sequence[float], user_core: int, item_core: int) -> None:

@@ -23,10 +23,10 @@ from pathlib import Path
 import pandas as pd
 
 from recforge.data.adapters._common import check_path, event_frame, require
-from recforge.data.adapters._events import check_policy, split_events
+from recforge.data.adapters._events import Dedup, Split, check_policy, split_events
 from recforge.data.canonical import CanonicalDataset, make_items
 from recforge.data.io import iter_jsonl
-from recforge.data.quarantine import Quarantine
+from recforge.data.quarantine import OnError, Quarantine
 
 log = logging.getLogger("recforge.data")
 
@@ -73,8 +73,8 @@ def _read_reviews(path: Path, q: Quarantine) -> pd.DataFrame:
 
 
 def load_amazon2023(reviews: str | Path, meta: str | Path, user_core: int = 5, item_core: int = 5,
-                    dedup: str = "first", split: str = "leave_one_out",
-                    ratios: Sequence[float] = (0.8, 0.1, 0.1), on_error: str = "raise") -> CanonicalDataset:
+                    dedup: Dedup = "first", split: Split = "leave_one_out",
+                    ratios: Sequence[float] = (0.8, 0.1, 0.1), on_error: OnError = "raise") -> CanonicalDataset:
     """Load Amazon Reviews 2023 reviews + meta files; k-core, de-duplicate, split."""
     check_policy(dedup, split, ratios, user_core, item_core)
     q = Quarantine(on_error)

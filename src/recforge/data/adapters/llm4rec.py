@@ -34,7 +34,7 @@ from recforge.data.canonical import (
     make_samples,
 )
 from recforge.data.io import iter_jsonl
-from recforge.data.quarantine import Quarantine
+from recforge.data.quarantine import OnError, Quarantine
 from recforge.data.validate import screen_events
 
 log = logging.getLogger("recforge.data")
@@ -90,7 +90,7 @@ def _known_categories(texts: list[str]) -> set[str]:
     return known
 
 
-def load_llm4rec(path: str | Path, on_error: str = "raise") -> CanonicalDataset:
+def load_llm4rec(path: str | Path, on_error: OnError = "raise") -> CanonicalDataset:
     """Load the LLM4Rec Movies files in directory `path` (history/train/valid/test.jsonl.gz)."""
     q = Quarantine(on_error)
     root = Path(path)

@@ -38,7 +38,7 @@ from recforge.data.canonical import (
 )
 from recforge.data.errors import ConfigError, DataError
 from recforge.data.io import iter_csv, iter_text_lines
-from recforge.data.quarantine import Quarantine
+from recforge.data.quarantine import OnError, Quarantine
 from recforge.data.validate import screen_events
 
 log = logging.getLogger("recforge.data")
@@ -175,7 +175,7 @@ def resolve_files(path: str | Path | None, name: str | None, items: str | Path |
 
 def load_minionerec(path: str | Path | None = None, name: str | None = None, items: str | Path | None = None,
                     valid: str | Path | None = None, test: str | Path | None = None,
-                    on_error: str = "raise") -> CanonicalDataset:
+                    on_error: OnError = "raise") -> CanonicalDataset:
     """Load item.json plus the valid and test CSVs; sequences rebuilt from their rows (see module doc).
 
     Either ``path`` (directory) + ``name`` (e.g. "Industrial_and_Scientific"), or ``items``, ``valid``

@@ -18,15 +18,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from recforge.data.adapters._common import check_path, event_frame, parse_number
-from recforge.data.adapters._events import check_policy, split_events
+from recforge.data.adapters._events import Dedup, Split, check_policy, split_events
 from recforge.data.canonical import CanonicalDataset, make_items
 from recforge.data.errors import ConfigError, DataError
 from recforge.data.io import iter_csv, iter_separated
-from recforge.data.quarantine import Quarantine
+from recforge.data.quarantine import OnError, Quarantine
 
 log = logging.getLogger("recforge.data")
 
@@ -101,10 +102,10 @@ def _read_ratings(path: Path, fmt: str, encoding: str, q: Quarantine) -> pd.Data
     return event_frame(rows)
 
 
-def load_movielens(ratings: str | Path, movies: str | Path, format: str = "auto", encoding: str | None = None,
-                   user_core: int = 0, item_core: int = 0, dedup: str = "first",
-                   split: str = "leave_one_out", ratios: Sequence[float] = (0.8, 0.1, 0.1),
-                   rating_range: Sequence[float] = (0.5, 5.0), on_error: str = "raise") -> CanonicalDataset:
+def load_movielens(ratings: str | Path, movies: str | Path, format: Literal["auto", "csv", "dat"] = "auto",
+                   encoding: str | None = None, user_core: int = 0, item_core: int = 0, dedup: Dedup = "first",
+                   split: Split = "leave_one_out", ratios: Sequence[float] = (0.8, 0.1, 0.1),
+                   rating_range: Sequence[float] = (0.5, 5.0), on_error: OnError = "raise") -> CanonicalDataset:
     """Load MovieLens ratings + movies (CSV or ``::`` DAT); de-duplicate, optional k-core, split."""
     check_policy(dedup, split, ratios, user_core, item_core)
     rating_path = check_path(ratings, "ratings file")

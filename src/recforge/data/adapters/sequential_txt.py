@@ -31,7 +31,7 @@ from recforge.data.canonical import (
     make_samples,
 )
 from recforge.data.io import iter_jsonl, iter_whitespace_rows
-from recforge.data.quarantine import Quarantine
+from recforge.data.quarantine import OnError, Quarantine
 from recforge.data.splitting import assign_positions, drop_short_users, leave_one_out
 from recforge.data.validate import screen_events
 
@@ -101,7 +101,7 @@ def _read_items(path: Path, title_field: str, q: Quarantine) -> pd.DataFrame:
 
 
 def load_sequential_txt(sequences: str | Path, items: str | Path, title_field: str = "title_norm",
-                        on_error: str = "raise") -> CanonicalDataset:
+                        on_error: OnError = "raise") -> CanonicalDataset:
     """Load a ``user item item ...`` file plus its items.jsonl; leave-one-out split."""
     q = Quarantine(on_error)
     seq_path = check_path(sequences, "sequence file")

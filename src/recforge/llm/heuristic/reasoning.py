@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from recforge.data.scale import RatingScale
 from recforge.llm.heuristic.stats import (
     join_words,
     quoted_titles,
@@ -66,11 +67,12 @@ def rating_cot(ctx: Mapping[str, Any]) -> str:
     threshold = 4.0  # seed 000: ratings >= 4 are "liked" in the interest sketch
     evidence, estimate = _evidence(ctx, threshold)
     known = ctx.get("rating")
-    if known is not None and known == known:
-        rating = int(round(float(known)))
-    else:
-        rating = int(round(estimate)) if estimate is not None else 4
-    rating = min(5, max(1, rating))
+    if known is None or known != known:
+        known = estimate if estimate is not None else 4
+    # The valid rating nearest to it, on the context's scale (1-5 whole stars when it names none).
+    scale = RatingScale(**ctx.get("rating_scale", {}))
+    steps = round((min(scale.max, max(scale.min, float(known))) - scale.min) / scale.step)
+    rating = f"{scale.min + steps * scale.step:g}"
     return (
         f"<think>\n{evidence} A rating of {rating} fits this evidence.\n</think>\n<answer>{rating}</answer>"
     )

@@ -45,9 +45,10 @@ def _stage(spec: dict[str, Any], own: tuple[str, ...]) -> tuple[StageSettings, d
 
 
 def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
-    stage, _, train, valid = _stage(spec, ("enabled", "trace_sampling"))
+    stage, extra, train, valid = _stage(spec, ("enabled", "trace_sampling", "completion_limits"))
     traces = pd.read_parquet(spec["traces"])
-    return cold_start_sft(_start(spec), train, valid, traces, stage, spec["out_dir"], resume)
+    limits = extra.get("completion_limits")
+    return cold_start_sft(_start(spec), train, valid, traces, stage, spec["out_dir"], resume, limits)
 
 
 def grpo(spec: dict[str, Any], resume: bool) -> dict[str, Any]:

@@ -32,6 +32,7 @@ def grpo_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
         {
             "prompt": messages(r.prompt),
             "ground_truth": str(r.reward_model["ground_truth"]),
+            "rating_scale": dict(r.reward_model["rating_scale"]),
             "sample_id": r.sample_id,
         }
         for r in rows.itertuples()

@@ -1,8 +1,10 @@
 """Rating predictions from a seed-000 model: with reasoning (the GRPO teacher) or answer-only (after an
 empty think block), in the evaluator's `rating` schema, timed.
 
-Answer-only predictions are read from the model's distribution over the rating tokens at "<answer>"
-(one forward pass): `argmax` is what greedy decoding of one token writes (the paper's readout);
+Answer-only predictions are read from the model's distribution over the dataset's valid ratings (its
+rating scale, carried by the verl rows) at "<answer>": one forward pass when every rating is one token
+("1".."5"), else each rating's tokens scored up to "</answer>". `argmax` is what greedy decoding writes
+(the paper's readout);
 `expected` and `median` minimise the expected squared and absolute error; `auto` picks, on the valid
 rows, the readout with the lowest MAE + RMSE and applies it to every row.
 """
@@ -17,10 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recforge.methods.isir.chat import answer_only_prompt, cot_prompt
+from recforge.data.scale import RatingScale
+from recforge.methods.isir.chat import answer_only_prompt, cot_prompt, split_thinking, teacher_state_text
 from recforge.methods.isir.prompts import rating_text
 from recforge.methods.isir.generate import Generations, greedy_generate
 from recforge.methods.isir.reward import parse_rating
+from recforge.methods.isir.verl import rows_scale
+from recforge.models.tokens import ANSWER_END
 from recforge.text.outputs import parse_answer
 
 log = logging.getLogger(__name__)
@@ -48,14 +53,14 @@ def answer_only_generate(model: Any, tokenizer: Any, rows: pd.DataFrame, batch_s
     return greedy_generate(model, tokenizer, prompts, 1, batch_size, desc="answer-only")
 
 
-def cot_ratings(texts: list[str]) -> np.ndarray:
-    return np.array([parse_rating(parse_answer(t)) for t in texts], dtype="float64")
+def cot_ratings(texts: list[str], scale: RatingScale = RatingScale()) -> np.ndarray:
+    return np.array([parse_rating(parse_answer(t), scale) for t in texts], dtype="float64")
 
 
-def answer_only_ratings(texts: list[str]) -> np.ndarray:
-    """The one generated token as a rating; NaN (invalid, scored with the evaluator's fallback) when it
+def answer_only_ratings(texts: list[str], scale: RatingScale = RatingScale()) -> np.ndarray:
+    """The generated answer as a rating; NaN (invalid, scored with the evaluator's fallback) when it
     is not a number. The paper mapped invalid outputs to 5.0 silently."""
-    return np.array([parse_rating(t) for t in texts], dtype="float64")
+    return np.array([parse_rating(t, scale) for t in texts], dtype="float64")
 
 
 def prediction_table(rows: pd.DataFrame, predictions: np.ndarray, texts: list[str]) -> pd.DataFrame:
@@ -89,28 +94,57 @@ def efficiency(gen: Generations, predictions: np.ndarray) -> dict[str, Any]:
 READOUTS = ("argmax", "expected", "median", "blend:0.25", "blend:0.5", "blend:0.75")
 
 
-def rating_token_ids(tokenizer: Any, values: Sequence[float]) -> list[int]:
-    """The single token that writes each rating value ("5", "4.5"); ValueError when one takes several
-    tokens (the readout needs one position)."""
-    ids = []
-    for value in values:
-        pieces = tokenizer(rating_text(value), add_special_tokens=False)["input_ids"]
-        if len(pieces) != 1:
-            raise ValueError(f"rating {rating_text(value)!r} is {len(pieces)} tokens; the distribution readout needs one")
-        ids.append(pieces[0])
-    return ids
+def rating_token_ids(tokenizer: Any, values: Sequence[float]) -> list[list[int]]:
+    """The tokens that write each rating value ("5", "4.5")."""
+    return [tokenizer(rating_text(v), add_special_tokens=False)["input_ids"] for v in values]
+
+
+def _value_scores(model: Any, batch: Any, pieces: list[list[int]], end: list[int]) -> Any:
+    """Scores over the values (softmax gives P(value)) for one left-padded batch of answer-only prompts.
+
+    One token per value: the next-token logits at "<answer>" restricted to them (one forward pass; the
+    paper's greedy readout is its argmax). Several ("4.5" after "4"): each value's tokens and
+    "</answer>" scored by teacher forcing, one pass per value; the closing tag tells "4" from the "4"
+    that starts "4.5"."""
+    import torch
+
+    if all(len(p) == 1 for p in pieces):
+        return model(**batch).logits[:, -1, :].float()[:, [p[0] for p in pieces]]
+    scores = []
+    for ids in pieces:
+        ending = torch.tensor(ids + end, device=batch["input_ids"].device).expand(len(batch["input_ids"]), -1)
+        input_ids = torch.cat([batch["input_ids"], ending], dim=1)
+        mask = torch.cat([batch["attention_mask"], torch.ones_like(ending)], dim=1)
+        logits = model(input_ids=input_ids, attention_mask=mask).logits[:, -ending.shape[1] - 1 : -1, :].float()
+        scores.append(torch.log_softmax(logits, dim=-1).gather(2, ending.unsqueeze(-1)).squeeze(-1).sum(dim=1))
+    return torch.stack(scores, dim=1)
 
 
 def rating_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, values: Sequence[float],
                         batch_size: int) -> tuple[np.ndarray, Generations]:
-    """P(rating | answer-only prompt) over `values`: the next-token softmax at "<answer>" restricted to
-    the rating tokens (one forward pass per batch, no generation). Also the timing, as Generations."""
+    """P(rating | answer-only prompt) over `values`, normalised over them (_value_scores; no
+    generation). Also the timing, as Generations."""
+    return value_distribution(model, tokenizer, [answer_only_prompt(tokenizer, p) for p in rows["prompt"]],
+                              values, batch_size)
+
+
+def reasoned_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, completions: Sequence[str],
+                          values: Sequence[float], batch_size: int) -> tuple[np.ndarray, Generations]:
+    """P(rating | prompt, the model's own reasoning) at "<answer>" after each completion's think block
+    (the teacher-state text; a completion without </think> leaves an empty one)."""
+    prompts = [teacher_state_text(tokenizer, p, split_thinking(c) or "") for p, c in zip(rows["prompt"], completions)]
+    return value_distribution(model, tokenizer, prompts, values, batch_size)
+
+
+def value_distribution(model: Any, tokenizer: Any, prompts: Sequence[str], values: Sequence[float],
+                       batch_size: int) -> tuple[np.ndarray, Generations]:
+    """P(value | prompt ending at "<answer>") for every prompt, normalised over `values`."""
     import time
 
     import torch
 
-    ids = rating_token_ids(tokenizer, values)
-    prompts = [answer_only_prompt(tokenizer, p) for p in rows["prompt"]]
+    pieces = rating_token_ids(tokenizer, values)
+    end = tokenizer(ANSWER_END, add_special_tokens=False)["input_ids"]
     tokenizer.padding_side = "left"
     device = next(model.parameters()).device
     probs, lengths, start = [], [], time.perf_counter()
@@ -118,8 +152,7 @@ def rating_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, values: 
         for lo in range(0, len(prompts), batch_size):
             batch = tokenizer(prompts[lo: lo + batch_size], return_tensors="pt", padding=True,
                               add_special_tokens=False).to(device)
-            logits = model(**batch).logits[:, -1, :].float()
-            probs.append(torch.softmax(logits[:, ids], dim=-1).cpu().numpy())
+            probs.append(torch.softmax(_value_scores(model, batch, pieces, end), dim=-1).cpu().numpy())
             lengths += batch["attention_mask"].sum(dim=1).tolist()
     seconds = time.perf_counter() - start
     dist = np.concatenate(probs) if probs else np.zeros((0, len(values)))
@@ -171,9 +204,7 @@ def readout_report(rows: pd.DataFrame, dist: np.ndarray, values: Sequence[float]
             "valid_label_distribution": {rating_text(v): float(dist[valid][:, i].mean()) for i, v in enumerate(values)}}
 
 
-def rating_values(labels: pd.Series) -> list[float]:
-    """The rating values a readout chooses among: those of the training labels."""
-    values = sorted(float(v) for v in pd.unique(labels.dropna()))
-    if not values:
-        raise ValueError("no training label: no rating scale to read out")
-    return values
+def rating_values(rows: pd.DataFrame) -> list[float]:
+    """The rating values a readout chooses among: every valid rating of the scale the verl rows carry
+    (on Amazon's 1-5 the training labels' values, as before; on half stars 0.5, 1.0, ..., 5.0)."""
+    return rows_scale(rows).values()

@@ -6,7 +6,7 @@ for the LLM layer), built here from precomputed item lines so that ~200k samples
 
     {sketch}\\n\\n                        (absent when the sketch is empty: the paper lstrips)
     Below are the user's recent {domain} ratings in the format: Title, Genres, Rating. Ratings range
-    from 1.0 to 5.0.\\n\\n                 (one line in the prompt)
+    from {min} to {max}.\\n\\n                 (one line; the dataset's scale, "1.0 to 5.0" on Amazon)
     {Title, Cat1|Cat2|..., Rating}        (one line per history event, oldest first)\\n\\n
     The candidate {domain} is described as: {Title, Cat1|Cat2|...}\\n
     Based on the above information, what rating will the user give?
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recforge.data.scale import RatingScale
 from recforge.methods.isir.sketch import history_bounds
 from recforge.text.items import as_list, as_text, is_generic_category, item_line
 from recforge.text.templates import RATING_COT
@@ -39,6 +40,7 @@ PROMPT_COLUMNS = ("sample_id", "split", "user_id", "item_id", "label", "system",
 class PromptConfig:
     domain: str = "item"  # "movie": "...the user's recent movie ratings..."
     max_history: int | None = 10  # history lines shown (the most recent); None = the whole history
+    scale: RatingScale = RatingScale()  # the dataset's rating scale (recforge.data.scale)
 
 
 
@@ -68,18 +70,23 @@ def rating_text(rating: Any) -> str:
     return f"{float(rating):g}"
 
 
-def system_prompt(domain: str) -> str:
-    return Template(RATING_COT.system).substitute(domain=domain)
+def scale_fields(scale: RatingScale) -> dict[str, str]:
+    """The template's scale placeholders: "1.0" and "5.0" on a 1-5 scale, as the paper wrote them."""
+    return {"rating_min": scale.text(scale.min), "rating_max": scale.text(scale.max)}
+
+
+def system_prompt(domain: str, scale: RatingScale = RatingScale()) -> str:
+    return Template(RATING_COT.system).substitute(domain=domain, **scale_fields(scale))
 
 
 _SLOTS = ("sketch_block", "history_lines", "target_line")
 
 
-def _layout(domain: str) -> list[str]:
+def _layout(domain: str, scale: RatingScale = RatingScale()) -> list[str]:
     """RATING_COT.user with the domain filled, cut at its three slots (in _SLOTS order): filling many
     prompts is then concatenation, not a template substitution each."""
     marks = {slot: f"\x00{slot}\x00" for slot in _SLOTS}
-    text = Template(RATING_COT.user).substitute(domain=domain, **marks)
+    text = Template(RATING_COT.user).substitute(domain=domain, **scale_fields(scale), **marks)
     parts = []
     for slot in _SLOTS:
         head, sep, text = text.partition(marks[slot])
@@ -95,10 +102,12 @@ def _fill(layout: Sequence[str], sketch: str, history: str, target: str) -> str:
     return (layout[0] + block + layout[1] + history + layout[2] + target + layout[3]).lstrip()
 
 
-def user_prompt(sketch: str, history_lines: Sequence[str], target_line: str, domain: str) -> str:
+def user_prompt(
+    sketch: str, history_lines: Sequence[str], target_line: str, domain: str, scale: RatingScale = RatingScale()
+) -> str:
     """The user prompt from the sketch ("" for none), the history lines to show and the candidate's
     line."""
-    return _fill(_layout(domain), sketch, "\n".join(history_lines), target_line)
+    return _fill(_layout(domain, scale), sketch, "\n".join(history_lines), target_line)
 
 
 def rating_messages(system: str, user: str) -> list[dict[str, str]]:
@@ -142,8 +151,8 @@ def build_prompts(
         sketch_of = dict(zip(sketches["sample_id"].astype(str), sketches["sketch"]))
     else:
         sketch_of = dict(sketches)
-    system = system_prompt(config.domain)
-    layout = _layout(config.domain)
+    system = system_prompt(config.domain, config.scale)
+    layout = _layout(config.domain, config.scale)
     users = [
         _fill(layout, sketch_of.get(sample_id) or "", "\n".join(event_lines[b:e]), line_of(item_id))
         for sample_id, item_id, b, e in zip(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pandas as pd
 
 from recforge.methods.isir.chat import messages
 from recforge.methods.isir.chat import load_for_training
+from recforge.methods.isir.checks import check_completion_lengths
 from recforge.train.arguments import Checkpointed, trainer_arguments
 from recforge.train.checkpoints import checkpoint_dir
 from recforge.train.progress import eval_curve, log_progress
@@ -47,9 +49,12 @@ def cold_start_sft(
     stage: StageSettings,
     out_dir: str | Path,
     resume: bool = False,
+    limits: Mapping[str, int | None] | None = None,
 ) -> dict[str, Any]:
     """`base`: path, dtype, attn_implementation of the starting model. Writes the selected model to
-    out_dir and returns a report."""
+    out_dir and returns a report. `limits` (setting name -> tokens) are the generation limits the
+    policy will write under (GRPO, teacher, isir_cot): checked against the traces' lengths before
+    training, since a policy taught to reason that long is cut off before its answer."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -57,6 +62,8 @@ def cold_start_sft(
     if train_rows.empty or valid_rows.empty:
         raise ValueError("cold-start SFT needs traces that agree with the label for train and valid samples")
     model, tokenizer = load_for_training(base["path"], base["dtype"], base["attn_implementation"])
+    lengths = [len(ids) for ids in tokenizer(train_rows["text"].tolist(), add_special_tokens=False)["input_ids"]]
+    trace_tokens = check_completion_lengths(lengths, limits or {}, "the SFT traces")
     config = trainer_arguments(
         SFTConfig,
         stage.args,
@@ -78,6 +85,7 @@ def cold_start_sft(
     return {
         "train_samples": len(train_rows),
         "valid_samples": len(valid_rows),
+        "trace_tokens": trace_tokens,
         "steps": result.global_step,
         "train_loss": result.training_loss,
         "best_checkpoint": trainer.state.best_model_checkpoint,

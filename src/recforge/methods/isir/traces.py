@@ -1,8 +1,11 @@
 """Reasoning traces for the cold-start SFT, written by the configured LLM backend (template
 `rating_cot`: exactly the prompt the policy sees) for the train and valid samples of the verl tables.
 
-The context carries the known rating: the heuristic writer explains it; an LLM is only shown the
-prompt and predicts, and traces whose answer disagrees with the label are dropped by the SFT stage.
+The context carries no rating: the writer (the heuristic one or an LLM, which is only shown the
+prompt) predicts from the evidence, and the SFT stage keeps the traces whose answer equals the label
+(rejection sampling). Every kept answer thus follows from what its trace says. Traces that explained
+the known rating instead taught the tiny teacher the label prior: it answered 5 for all 4,000 Movies
+train samples it was run on (issue 12).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recforge.data.scale import RatingScale
 from recforge.io import write_parquet
 from recforge.llm.requests import make_request
 from recforge.llm.settings import LLMSettings
@@ -36,9 +40,11 @@ def trace_requests(
     sampling: Sampling,
     max_topics: int | None = None,
     max_categories: int | None = None,
+    scale: RatingScale = RatingScale(),
 ) -> list[GenerationRequest]:
     """One request per samples row (the samples to trace), id = sample_id; the sketch and item lines
-    compacted as the verl prompts are (methods.isir max_topics, max_categories)."""
+    compacted as the verl prompts are (methods.isir max_topics, max_categories), on the verl rows'
+    rating scale."""
     sketches, _ = interest_sketches(
         interactions, samples, clusters, names,
         SketchConfig(domain=domain, pos_threshold=pos_threshold, max_topics=max_topics),
@@ -56,8 +62,9 @@ def trace_requests(
             sketch=sketch,
             history=[rated_item(info[i], r) for i, r in zip(event_items[lo:hi], ratings[lo:hi])],
             target=item_info(info[str(row.item_id)]),
-            rating=float(row.rating),
+            rating=None,
             max_history=max_history,
+            rating_scale=scale.as_dict(),
         )
         requests.append(make_request(str(row.sample_id), "rating_cot", context, sampling))
     return requests
@@ -69,6 +76,7 @@ def write_traces(
     cache_path: str | Path,
     out_path: str | Path,
     usage_path: str | Path,
+    scale: RatingScale = RatingScale(),
 ) -> pd.DataFrame:
     """sample_id, text, prediction (the trace's answer as a rating; NaN if none), error."""
     run = run_stage(requests, settings, cache_path, usage_path, stage="isir_traces")
@@ -76,7 +84,7 @@ def write_traces(
         {
             "sample_id": [r.request_id for r in run.responses],
             "text": [r.text for r in run.responses],
-            "prediction": [parse_rating(parse_answer(r.text or "")) for r in run.responses],
+            "prediction": [parse_rating(parse_answer(r.text or ""), scale) for r in run.responses],
             "error": [r.error for r in run.responses],
         }
     )

@@ -1,8 +1,11 @@
 """Seed 000's prompts as train/val/test parquet in verl's RLHFDataset schema (A.4), keyed by sample_id,
 and the prompt-length statistics behind the token-efficiency comparison.
 
-A row: data_source "AmazonReviews/{dataset}", prompt [system, user] chat messages, ability "logic",
-reward_model {"style": "rule", "ground_truth": "4"}, extra_info {split, user_id, item_id, sample_id},
+A row: data_source "recforge/{dataset}" (verl's reward routing key; the paper's "AmazonReviews/..."
+named a source that a MovieLens dataset is not), prompt [system, user] chat messages, ability "logic",
+reward_model {"style": "rule", "ground_truth": "4", "rating_scale": {min, max, step}} (the scale the
+reward clips to and the readout reads: every later stage takes it from here), extra_info {split,
+user_id, item_id, sample_id},
 and the top-level columns sample_id, split, user_id, item_id, label (float64) that every later isir
 step keys on. Only samples with a finite rating have a row (there is nothing to reward otherwise).
 """
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recforge.data.scale import RatingScale, rating_scale
 from recforge.io import write_json, write_parquet
 from recforge.methods.isir.prompts import PromptConfig, build_prompts, rating_messages, trim_categories
 from recforge.methods.isir.sketch import SketchConfig, interest_sketches
@@ -63,7 +67,7 @@ def ground_truth(label: float) -> str:
     return str(int(label)) if label.is_integer() else f"{label:g}"
 
 
-def verl_rows(prompts: pd.DataFrame, dataset: str) -> pd.DataFrame:
+def verl_rows(prompts: pd.DataFrame, dataset: str, scale: RatingScale = RatingScale()) -> pd.DataFrame:
     """Prompt table (recforge.methods.isir.prompts.build_prompts) -> verl rows, in the same order,
     samples without a finite label dropped."""
     finite = np.isfinite(prompts["label"].to_numpy(dtype=np.float64))
@@ -71,13 +75,17 @@ def verl_rows(prompts: pd.DataFrame, dataset: str) -> pd.DataFrame:
     records = kept[["sample_id", "split", "user_id", "item_id"]].astype(str).to_dict("records")
     return pd.DataFrame(
         {
-            "data_source": f"AmazonReviews/{dataset}",
+            "data_source": f"recforge/{dataset}",
             "prompt": pd.Series(
                 [rating_messages(s, u) for s, u in zip(kept["system"], kept["user"])], dtype=object
             ),
             "ability": "logic",
             "reward_model": pd.Series(
-                [{"style": "rule", "ground_truth": ground_truth(x)} for x in kept["label"]], dtype=object
+                [
+                    {"style": "rule", "ground_truth": ground_truth(x), "rating_scale": scale.as_dict()}
+                    for x in kept["label"]
+                ],
+                dtype=object,
             ),
             "extra_info": pd.Series(
                 [
@@ -212,17 +220,20 @@ def prepare_verl_data(
     domain: str,
     config: VerlDataConfig = VerlDataConfig(),
     chat_template_kwargs: Mapping[str, Any] | None = None,
+    scale: RatingScale | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     """Sketches -> compact prompts -> verl rows per verl split ("train", "val", "test"), train
-    subsampled as configured; plus stats: sample counts, the sketch statistics and the prompt lengths
-    (compact vs full history on `length_stats_split`; skipped when tokenizer is None)."""
+    subsampled as configured; plus stats: sample counts, the sketch statistics, the rating scale and
+    the prompt lengths (compact vs full history on `length_stats_split`; skipped when tokenizer is
+    None). `scale` defaults to the scale of the interactions' ratings (recforge.data.scale)."""
+    scale = rating_scale(interactions["rating"]) if scale is None else scale
     sketch_config = SketchConfig(domain=domain, pos_threshold=config.pos_threshold, max_topics=config.max_topics)
     sketches, sketch_stats = interest_sketches(interactions, samples, clusters, names, sketch_config)
     prompts = build_prompts(
         trim_categories(items, config.max_categories), interactions, samples, sketches,
-        PromptConfig(domain=domain, max_history=config.max_history),
+        PromptConfig(domain=domain, max_history=config.max_history, scale=scale),
     )
-    rows = verl_rows(prompts, dataset)
+    rows = verl_rows(prompts, dataset, scale)
     splits: dict[str, pd.DataFrame] = {}
     counts: dict[str, dict[str, int]] = {}
     for split, name in VERL_SPLITS.items():
@@ -237,6 +248,7 @@ def prepare_verl_data(
     stats: dict[str, Any] = {
         "dataset": dataset,
         "domain": domain,
+        "rating_scale": scale.as_dict(),
         "config": {f.name: getattr(config, f.name) for f in fields(config)},
         "splits": counts,
         "sketch": sketch_stats,
@@ -249,11 +261,13 @@ def prepare_verl_data(
         full_sketches, _ = interest_sketches(
             interactions, picked, clusters, names, SketchConfig(domain=domain, pos_threshold=config.pos_threshold)
         )
-        full = build_prompts(items, interactions, picked, full_sketches, PromptConfig(domain=domain, max_history=None))
+        full = build_prompts(
+            items, interactions, picked, full_sketches, PromptConfig(domain=domain, max_history=None, scale=scale)
+        )
         stats["prompt_lengths"] = {
             "split": config.length_stats_split,
             "max_history": config.max_history,
-            **prompt_length_stats(tokenizer, target, verl_rows(full, dataset), chat_template_kwargs),
+            **prompt_length_stats(tokenizer, target, verl_rows(full, dataset, scale), chat_template_kwargs),
         }
         lengths = stats["prompt_lengths"]
         log.info(
@@ -277,3 +291,11 @@ def write_verl_data(
     for name, frame in splits.items():
         write_parquet(frame, paths[name])
     write_json(dict(stats), stats_path)
+
+
+def rows_scale(rows: pd.DataFrame) -> RatingScale:
+    """The rating scale the verl rows were written with (their reward_model's rating_scale)."""
+    scales = {tuple(sorted(dict(r["rating_scale"]).items())) for r in rows["reward_model"]}
+    if len(scales) != 1:
+        raise ValueError(f"verl rows carry {len(scales)} rating scales; expected one (rebuild the isir prompts)")
+    return RatingScale(**dict(scales.pop()))

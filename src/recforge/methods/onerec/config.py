@@ -10,6 +10,8 @@ from recforge.train.settings import StageSettings
 # Task mixture of the fork's HEAD ("paper ratios", seed notes 1.4): alignment 24.30 %, sequential
 # 65.73 %, caption 4.94 %, general 5.03 %.
 PAPER_RATIOS = {"alignment": 0.2430, "sequential": 0.6573, "caption": 0.0494, "general": 0.0503}
+# The CPU default: sequential-heavy, as an alignment row is about ten compact sequential rows long.
+CPU_RATIOS = {"alignment": 0.05, "sequential": 0.85, "caption": 0.05, "general": 0.05}
 
 
 @dataclass(frozen=True)
@@ -19,12 +21,25 @@ class TaskConfig:
     caption_max_chars: int = 800  # fork: caption text cut to 800 characters + "..."
     general_max_chars: int = 1200
     like_threshold: float = 4.0
+    # Sequential prompts: "official" (the released system prompt and "The user has purchased the
+    # following items: a; b;") or "compact" (no system prompt, the SIDs only: about 40% fewer tokens).
+    prompt: str = "compact"
+    # Sequential train rows: "all" (one per train sample, the fork's sliding windows) or "last" (each
+    # user's last train sample: its history holds the earlier train events, every one of them a target
+    # when the stage trains with history_loss).
+    sequential_train: str = "last"
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.prompt not in ("official", "compact"):
+            raise ValueError(f"tasks.prompt must be official or compact, got {self.prompt!r}")
+        if self.sequential_train not in ("all", "last"):
+            raise ValueError(f"tasks.sequential_train must be all or last, got {self.sequential_train!r}")
 
 
 @dataclass(frozen=True)
 class MixtureConfig:
-    ratios: dict[str, float] = field(default_factory=lambda: dict(PAPER_RATIOS))
+    ratios: dict[str, float] = field(default_factory=lambda: dict(CPU_RATIOS))
     total: int | None = None  # cap on the mixture size (None: as large as the smallest task allows)
     seed: int = 42  # the fork samples with random_state=42
 
@@ -54,6 +69,10 @@ class TrainConfig(StageSettings):
 
     select: str = "hr"  # "hr" / "ndcg" (@ rank_eval.k, constrained beam search on valid) or "loss"
     lora: bool = False  # stage 2: LoRA (preset's LoRA defaults + trainable SID rows) instead of full
+    # Loss also on every SID of a sequential prompt's history after the first item, so each position
+    # predicts its next item (SASRec's objective) besides the completion's target: one row per user
+    # then carries all of its train transitions.
+    history_loss: bool = False
 
     def __post_init__(self) -> None:
         if self.select not in ("hr", "ndcg", "loss"):
@@ -68,7 +87,7 @@ class TrainConfig(StageSettings):
 class RankEvalConfig:
     """Valid ranking used for selection: constrained beam search on a seeded valid subset."""
 
-    valid_samples: int = 128
+    valid_samples: int = 1000
     k: int = 10
     num_beams: int = 10
     batch_size: int = 16

@@ -43,6 +43,14 @@ def history_text(sids: Sequence[str]) -> str:
     return "The user has purchased the following items: " + "; ".join(sids) + ";"
 
 
+def sequential_prompt(sids: Sequence[str], style: str = "official") -> tuple[str, str]:
+    """(system, user) of a sequential row: the official prompt, or the compact one (no system prompt,
+    the SIDs back to back: each is delimited by its own <|sid_begin|>/<|sid_end|> tokens)."""
+    if style == "compact":
+        return "", "".join(sids)
+    return SEQUENTIAL_SYSTEM, history_text(sids)
+
+
 def completion(sid: str, cot: str = "") -> str:
     """The assistant answer: think block (empty without CoT), then the SID."""
     return f"{THINK_START}\n{cot.strip()}\n{THINK_END}\n{sid}"

@@ -23,7 +23,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ from recforge.methods.onerec.rejection import rejection_sample
 from recforge.methods.onerec.tasks import subsample
 from recforge.methods.onerec.vocab import SidIndex, expand_vocabulary, sid_token_ids
 from recforge.models.loading import load_causal_lm
+from recforge.models.tokens import SID_END
 from recforge.train.arguments import trainer_arguments
 from recforge.train.progress import log_progress
 from recforge.train.save import REPORT, merged, save_stage
@@ -104,16 +105,26 @@ def head_has_adapter(model: Any) -> bool:
     return head is not None and type(head).__module__.startswith("peft.")
 
 
-def tokenize_prompt_completion(tokenizer: Any, prompt: str, completion: str, max_length: int) -> dict:
+def tokenize_prompt_completion(tokenizer: Any, prompt: str, completion: str, max_length: int,
+                               history_ids: Collection[int] | None = None) -> dict:
     """input_ids of prompt + completion + EOS with labels -100 on the prompt, as TRL's SFTTrainer
-    builds them (the completion starts where the two tokenisations diverge)."""
+    builds them (the completion starts where the two tokenisations diverge). With `history_ids` (the SID
+    token ids), the prompt's SID tokens after its first <|sid_end|> are labelled too: every history item
+    but the first is then a target given the items before it."""
     prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
     full = tokenizer(prompt + completion + (tokenizer.eos_token or ""), add_special_tokens=False)["input_ids"]
     start = 0
     while start < min(len(prompt_ids), len(full)) and prompt_ids[start] == full[start]:
         start += 1
     full = full[:max_length]
-    return {"input_ids": full, "labels": [-100] * min(start, len(full)) + full[start:]}
+    labels = [-100] * min(start, len(full)) + full[start:]
+    if history_ids:
+        end_id = tokenizer.convert_tokens_to_ids(SID_END)
+        first_end = next((n for n, t in enumerate(full[:start]) if t == end_id), start)
+        for n in range(first_end + 1, min(start, len(full))):
+            if full[n] in history_ids:
+                labels[n] = full[n]
+    return {"input_ids": full, "labels": labels}
 
 
 class PromptCompletionCollator:
@@ -137,19 +148,24 @@ class PromptCompletionCollator:
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
-def _tokenized(tokenizer: Any, rows: pd.DataFrame, max_length: int):
+def _tokenized(tokenizer: Any, rows: pd.DataFrame, max_length: int, history_ids: Collection[int] | None = None):
     from datasets import Dataset
 
     data = rows_dataset(tokenizer, rows)
-    encoded = [tokenize_prompt_completion(tokenizer, p, c, max_length) for p, c in zip(data["prompt"], data["completion"])]
+    ids = set(history_ids or ())
+    history = rows["task"].eq("sequential").tolist() if "task" in rows else [True] * len(rows)
+    encoded = [tokenize_prompt_completion(tokenizer, p, c, max_length, ids if h else None)
+               for p, c, h in zip(data["prompt"], data["completion"], history)]
     return Dataset.from_list([e for e in encoded if any(label != -100 for label in e["labels"])])
 
 
 def train_sft(model: Any, tokenizer: Any, train_rows: pd.DataFrame, valid_rows: pd.DataFrame, cfg: TrainConfig,
               selector: BestOnValid, work_dir: str | Path, dtype: str = "float32", eval_on_start: bool = False,
-              callbacks: list | None = None, resumable: bool = False) -> Any:
+              callbacks: list | None = None, resumable: bool = False, history_ids: Collection[int] | None = None) -> Any:
     """One supervised run; `selector` records every valid evaluation. Returns the trained model.
     `resumable`: checkpoints in `work_dir` at each evaluation, and a run that finds one resumes it.
+    `history_ids` (the SID token ids): sequential rows also train on their history's SIDs
+    (tokenize_prompt_completion), which TRL's completion-only loss cannot express: transformers.Trainer.
 
     TRL's SFTTrainer (prompt-completion, completion-only loss) trains every model whose output head
     carries no PEFT layer. TRL 1.16 computes log-probabilities from `lm_head.weight` directly (fused LM
@@ -158,15 +174,15 @@ def train_sft(model: Any, tokenizer: Any, train_rows: pd.DataFrame, valid_rows: 
     same tokenisation and labels (tokenize_prompt_completion), so the tied output rows train too."""
     if not len(train_rows):
         raise ValueError("no training rows")
-    if head_has_adapter(model):
+    if head_has_adapter(model) or history_ids:
         from transformers import Trainer, TrainingArguments
 
         trainer = Trainer(
             model=model,
             args=stage_arguments(TrainingArguments, cfg, work_dir, dtype, eval_on_start, sft=False,
                                  resumable=resumable),
-            train_dataset=_tokenized(tokenizer, train_rows, cfg.max_length),
-            eval_dataset=_tokenized(tokenizer, valid_rows, cfg.max_length),
+            train_dataset=_tokenized(tokenizer, train_rows, cfg.max_length, history_ids),
+            eval_dataset=_tokenized(tokenizer, valid_rows, cfg.max_length, history_ids),
             data_collator=PromptCompletionCollator(tokenizer.pad_token_id),
             callbacks=[selector, *(callbacks or [])],
         )
@@ -274,7 +290,8 @@ def multitask(stage1_path: str | Path, sids: SidIndex, mixture: pd.DataFrame, se
     selector = ranking_selector(cfg, tokenizer, decoder, valid, rank_cfg, cot=False, state_dir=work_dir)
     train_rows = subsample(mixture, cfg.max_train_samples, cfg.seed)
     model = train_sft(model, tokenizer, train_rows, subsample(valid, cfg.max_valid_samples, cfg.seed), cfg, selector,
-                      _work(work_dir), dtype, resumable=work_dir is not None)
+                      _work(work_dir), dtype, resumable=work_dir is not None,
+                      history_ids=sid_token_ids(tokenizer, sids) if cfg.history_loss else None)
     selector.restore_best(model)
     report = _report("multitask", cfg, selector, started, train_rows=len(train_rows),
                      tasks=train_rows["task"].value_counts().to_dict(), lora=bool(cfg.lora))

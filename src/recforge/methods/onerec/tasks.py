@@ -53,9 +53,14 @@ def item_lookup(items: pd.DataFrame) -> dict[str, dict]:
 
 def sequential_rows(interactions: pd.DataFrame, samples: pd.DataFrame, sid_of: Mapping[str, str],
                     cfg: TaskConfig, splits: tuple[str, ...] = ("train", "valid", "test")) -> pd.DataFrame:
-    """One row per sample of `splits`. Train rows whose history or target has no SID are dropped;
-    valid and test rows are kept (every sample must be predicted)."""
+    """One row per sample of `splits` (train: every sample, or each user's last one when
+    cfg.sequential_train is "last"), in the prompt style cfg.prompt. Train rows whose history or target
+    has no SID are dropped; valid and test rows are kept (every sample must be predicted)."""
     chosen = samples[samples["split"].isin(list(splits))]
+    if cfg.sequential_train == "last":
+        train = chosen["split"] == "train"
+        last = chosen[train].groupby("user_id", sort=False)["position"].transform("max")
+        chosen = chosen[~train | (chosen["position"] == last.reindex(chosen.index))]
     hist = histories(interactions, chosen, max_len=cfg.max_history)
     rows = []
     for sample_id, user_id, target, split in chosen[["sample_id", "user_id", "item_id", "split"]].itertuples(index=False):
@@ -64,10 +69,10 @@ def sequential_rows(interactions: pd.DataFrame, samples: pd.DataFrame, sid_of: M
         if split == "train" and (not shown or not has_target):
             continue
         hidden = split == "test"
+        system, user = P.sequential_prompt([sid_of[i] for i in shown], cfg.prompt)
         rows.append({
             "task": "sequential", "split": split, "key": sample_id, "user_id": user_id,
-            "target": "" if hidden else target, "history": shown,
-            "system": P.SEQUENTIAL_SYSTEM, "user": P.history_text([sid_of[i] for i in shown]),
+            "target": "" if hidden else target, "history": shown, "system": system, "user": user,
             "completion": "" if hidden or not has_target else P.completion(sid_of[target]),
         })
     return _frame(rows)
