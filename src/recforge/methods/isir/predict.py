@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from recforge.data.scale import RatingScale
-from recforge.methods.isir.chat import answer_only_prompt, cot_prompt, split_thinking, teacher_state_text
+from recforge.methods.isir.chat import answer_only_prompt, cot_prompt
 from recforge.methods.isir.prompts import rating_text
 from recforge.methods.isir.generate import Generations, greedy_generate
 from recforge.methods.isir.reward import parse_rating
@@ -126,14 +126,6 @@ def rating_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, values: 
     generation). Also the timing, as Generations."""
     return value_distribution(model, tokenizer, [answer_only_prompt(tokenizer, p) for p in rows["prompt"]],
                               values, batch_size)
-
-
-def reasoned_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, completions: Sequence[str],
-                          values: Sequence[float], batch_size: int) -> tuple[np.ndarray, Generations]:
-    """P(rating | prompt, the model's own reasoning) at "<answer>" after each completion's think block
-    (the teacher-state text; a completion without </think> leaves an empty one)."""
-    prompts = [teacher_state_text(tokenizer, p, split_thinking(c) or "") for p, c in zip(rows["prompt"], completions)]
-    return value_distribution(model, tokenizer, prompts, values, batch_size)
 
 
 def value_distribution(model: Any, tokenizer: Any, prompts: Sequence[str], values: Sequence[float],
