@@ -32,6 +32,9 @@ include: "rules/onerec.smk"
 include: "rules/evaluate.smk"
 
 
+check_llm_stages()
+
+
 rule all:
     default_target: True
     input:

@@ -30,7 +30,7 @@ rule isir_clusters:
 
 rule isir_cluster_names:
     input:
-        unpack(llm_model_input),
+        unpack(llm_model_input("isir_cluster_names")),
         clusters=rules.isir_clusters.output.clusters,
         items_table="results/{dataset}/data/items.parquet",
     output:
@@ -46,9 +46,9 @@ rule isir_cluster_names:
     resources:
         mem_mb=8000,
         runtime=60,
-        gpu=llm_gpus,
+        gpu=llm_gpus("isir_cluster_names"),
     params:
-        llm=lambda wc: llm_settings(wc.dataset),
+        llm=llm_settings("isir_cluster_names"),
         task=lambda wc: isir(wc.dataset)["cluster_names"],
         domain=lambda wc: llm_domain(wc.dataset),
         cache=llm_cache("isir_cluster_names"),
@@ -97,7 +97,7 @@ rule isir_prompts:
 
 rule isir_traces:
     input:
-        unpack(llm_model_input),
+        unpack(llm_model_input("isir_traces")),
         **data_tables(),
         clusters=rules.isir_clusters.output.clusters,
         names=rules.isir_cluster_names.output.names,
@@ -116,9 +116,9 @@ rule isir_traces:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=llm_gpus,
+        gpu=llm_gpus("isir_traces"),
     params:
-        llm=lambda wc: llm_settings(wc.dataset),
+        llm=llm_settings("isir_traces"),
         domain=lambda wc: llm_domain(wc.dataset),
         isir=isir_keys(
             "max_history",

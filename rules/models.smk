@@ -79,7 +79,7 @@ rule embed_items:
 
 rule summarize_items:
     input:
-        unpack(llm_model_input),
+        unpack(llm_model_input("item_summaries")),
         items_table="results/{dataset}/data/items.parquet",
     output:
         summaries="results/{dataset}/text/item_summaries.parquet",
@@ -94,9 +94,9 @@ rule summarize_items:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=llm_gpus,
+        gpu=llm_gpus("item_summaries"),
     params:
-        llm=lambda wc: llm_settings(wc.dataset),
+        llm=llm_settings("item_summaries"),
         task=config["llm"]["tasks"]["item_summary"],
         domain=lambda wc: llm_domain(wc.dataset),
         cache=llm_cache("item_summaries"),

@@ -42,11 +42,22 @@ def llm_domain(dataset):
     return config["llm"]["domains"].get(dataset, "item")
 
 
-def _llm_local_preset(dataset):
+# Every LLM text stage is named (its name is also its cache's): `llm.stage_backends` can give one stage
+# another backend than `llm.backend`. Rules register their stage by calling the functions below.
+LLM_STAGES = set()
+LOCAL_BACKENDS = ("transformers", "vllm")
+
+
+def llm_backend(stage):
+    LLM_STAGES.add(stage)
+    return config["llm"]["stage_backends"].get(stage, config["llm"]["backend"])
+
+
+def _llm_local_preset(dataset, backend):
     """The preset a local backend (transformers, vllm) generates with: its `model` when that names a
     preset, the dataset's base model when `model` is null; None when `model` is a path or hub id.
     """
-    model = config["llm"][config["llm"]["backend"]].get("model")
+    model = config["llm"][backend].get("model")
     if model is None:
         return base_model(dataset)
     if model in config["models"]["presets"]:
@@ -56,43 +67,59 @@ def _llm_local_preset(dataset):
     return None
 
 
-def _llm_local_model(dataset):
-    """The model path of a local backend: a preset's path, or `model` as written."""
-    preset = _llm_local_preset(dataset)
-    return preset.path if preset else config["llm"][config["llm"]["backend"]]["model"]
+def llm_settings(stage):
+    """`params: llm=llm_settings(stage)`: the settings of the stage's backend only, so that editing
+    another backend's settings reruns nothing; resolved into the dict LLMSettings.from_dict reads.
+    """
+    backend = llm_backend(stage)
+
+    def resolve(wildcards):
+        llm = config["llm"]
+        resolved = {"backend": backend, "max_repairs": llm["max_repairs"]}
+        if backend == "openai":
+            settings = dict(llm["openai"])
+            price = settings.pop("price_per_million")
+            resolved["pricing"] = {
+                "prompt_per_million": price["prompt"],
+                "completion_per_million": price["completion"],
+            }
+            resolved["openai"] = settings
+        elif backend in LOCAL_BACKENDS:
+            preset = _llm_local_preset(wildcards.dataset, backend)
+            path = preset.path if preset else llm[backend]["model"]
+            resolved[backend] = {**llm[backend], "model": path}
+        return resolved
+
+    return resolve
 
 
-def llm_settings(dataset):
-    """Settings of the selected backend only, so that editing another backend's settings reruns
-    nothing. Resolved into the dict recforge.llm.LLMSettings.from_dict reads."""
-    llm = config["llm"]
-    backend = llm["backend"]
-    resolved = {"backend": backend, "max_repairs": llm["max_repairs"]}
-    if backend == "openai":
-        settings = dict(llm["openai"])
-        price = settings.pop("price_per_million")
-        resolved["pricing"] = {
-            "prompt_per_million": price["prompt"],
-            "completion_per_million": price["completion"],
-        }
-        resolved["openai"] = settings
-    elif backend in ("transformers", "vllm"):
-        resolved[backend] = {**llm[backend], "model": _llm_local_model(dataset)}
-    return resolved
+def llm_model_input(stage):
+    """`input: unpack(llm_model_input(stage))`: the model a local backend generates with, when the
+    pipeline makes it (tiny, packaged)."""
+    backend = llm_backend(stage)
+
+    def model_input(wildcards):
+        if backend not in LOCAL_BACKENDS:
+            return {}
+        preset = _llm_local_preset(wildcards.dataset, backend)
+        return model_made_here(preset) if preset else {}
+
+    return model_input
 
 
-def llm_model_input(wildcards):
-    """The model a local LLM backend generates with, when the pipeline makes it (tiny, packaged)."""
-    if config["llm"]["backend"] not in ("transformers", "vllm"):
-        return {}
-    preset = _llm_local_preset(wildcards.dataset)
-    return model_made_here(preset) if preset else {}
+def llm_gpus(stage):
+    """`resources: gpu=llm_gpus(stage)`: a GPU for a local backend; none for heuristic/openai."""
+    local = llm_backend(stage) in LOCAL_BACKENDS
+    return gpu_request(1) if local else 0
 
 
-def llm_gpus(wildcards):
-    """A GPU for a local LLM backend (transformers, vllm); none for heuristic/openai."""
-    local = config["llm"]["backend"] in ("transformers", "vllm")
-    return gpu_request(1)(wildcards) if local else 0
+def check_llm_stages():
+    """A key of llm.stage_backends that no rule uses is a typo: stop with its name."""
+    unknown = sorted(set(config["llm"]["stage_backends"]) - LLM_STAGES)
+    if unknown:
+        raise ConfigError(
+            f"llm.stage_backends: unknown stage(s) {unknown}; stages: {sorted(LLM_STAGES)}"
+        )
 
 
 def llm_cache(stage):

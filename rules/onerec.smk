@@ -11,7 +11,7 @@ include: "onerec_common.smk"
 
 rule onerec_user_summaries:
     input:
-        unpack(llm_model_input),
+        unpack(llm_model_input("onerec_user_summaries")),
         **data_tables(),
     output:
         summaries=f"{ONEREC}/user_summaries.parquet",
@@ -26,9 +26,9 @@ rule onerec_user_summaries:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=llm_gpus,
+        gpu=llm_gpus("onerec_user_summaries"),
     params:
-        llm=lambda wc: llm_settings(wc.dataset),
+        llm=llm_settings("onerec_user_summaries"),
         settings=lambda wc: onerec_config(wc.dataset, "user_summary"),
         domain=lambda wc: llm_domain(wc.dataset),
         cache=llm_cache("onerec_user_summaries"),
@@ -65,7 +65,7 @@ rule onerec_tasks:
 
 rule onerec_cot:
     input:
-        unpack(llm_model_input),
+        unpack(llm_model_input("onerec_cot")),
         **data_tables(),
         sequential=f"{ONEREC}/tasks/sequential.parquet",
         sids="results/{dataset}/sid/sids.parquet",
@@ -83,9 +83,9 @@ rule onerec_cot:
     resources:
         mem_mb=8000,
         runtime=120,
-        gpu=llm_gpus,
+        gpu=llm_gpus("onerec_cot"),
     params:
-        llm=lambda wc: llm_settings(wc.dataset),
+        llm=llm_settings("onerec_cot"),
         tasks=lambda wc: onerec_config(wc.dataset, "tasks"),
         cot=lambda wc: onerec_config(wc.dataset, "cot"),
         domain=lambda wc: llm_domain(wc.dataset),

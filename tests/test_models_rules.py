@@ -124,3 +124,21 @@ def test_local_llm_backend_depends_on_the_built_model(workspace):
     (workspace / "t.yaml").write_text(yaml.safe_dump({"llm": {"backend": "transformers"}}))
     out = snakemake(workspace, SUMMARIES, "-n", "-p", "--configfile", "small.yaml", "t.yaml")
     assert "summarize_items" in out and "results/Movies/models/tiny/build_report.json" in out
+
+
+def test_one_stage_on_the_packaged_model_depends_on_its_conversion(workspace):
+    # item_summaries alone on SmolLM2 (a preset name as the backend's model): that rule needs the
+    # converted checkpoint; the tiny model is not rebuilt and no other stage changes backend.
+    (workspace / "s.yaml").write_text(yaml.safe_dump({"llm": {
+        "stage_backends": {"item_summaries": "transformers"}, "transformers": {"model": "smollm2-135m"}}}))
+    out = snakemake(workspace, SUMMARIES, "-n", "-p", "--configfile", "small.yaml", "s.yaml")
+    assert "convert_packaged_model" in out and "results/models/smollm2-135m-instruct/provenance.json" in out
+    assert planned(workspace, "small.yaml", "s.yaml") == {"convert_packaged_model": 1, "summarize_items": 1}
+
+
+def test_unknown_llm_stage_is_a_clear_error(workspace):
+    (workspace / "u.yaml").write_text(yaml.safe_dump({"llm": {"stage_backends": {"item_summary": "transformers"}}}))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--configfile", "small.yaml", "u.yaml"],
+                          cwd=workspace, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "llm.stage_backends: unknown stage(s) ['item_summary']" in proc.stdout + proc.stderr
