@@ -112,6 +112,15 @@ def review_persona_selection(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
     )
 
 
+def rerank_candidates(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
+    return T.RERANK_CANDIDATES.fill(
+        domain=ctx["domain"],
+        history_lines="\n".join(f"- {item_line(i)}" for i in ctx["history"]) or "- (none)",
+        candidate_lines="\n".join(f"{n}. {item_line(i)}" for n, i in enumerate(ctx["candidates"], 1)),
+        n_candidates=len(ctx["candidates"]),
+    )
+
+
 def rationale(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
     history = "\n".join(f"{_liked(i, ctx['like_threshold'])} {item_line(i)}" for i in ctx["history"])
     title = as_text(ctx["target"].get("title"))
@@ -162,6 +171,7 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any]], list[dict[str, str]]]] = {
     "review_aspects": review_aspects,
     "review_personas": review_personas,
     "review_persona_selection": review_persona_selection,
+    "rerank_candidates": rerank_candidates,
     "rationale": rationale,
     "rating_cot": rating_cot,
     "next_items": next_items,

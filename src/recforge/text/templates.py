@@ -151,6 +151,20 @@ REVIEW_PERSONA_SELECTION = PromptTemplate(
     ),
 )
 
+# The LLM re-ranker Persona4Rec is compared with (benchmarks/persona4rec_latency.py): one call per user
+# that orders the first stage's candidate list.
+RERANK_CANDIDATES = PromptTemplate(
+    name="rerank_candidates",
+    version=1,
+    system="You are an expert $domain recommender.",
+    user=(
+        "A user recently interacted with these ${domain}s, oldest first:\n$history_lines\n\n"
+        "Candidate ${domain}s:\n$candidate_lines\n\n"
+        "Rank all $n_candidates candidates from the most to the least likely next choice of this user. "
+        "Answer with the candidate numbers only, comma-separated."
+    ),
+)
+
 RATIONALE = PromptTemplate(
     name="rationale",
     version=1,
@@ -217,6 +231,7 @@ TEMPLATES: dict[str, PromptTemplate] = {
         REVIEW_ASPECTS,
         REVIEW_PERSONAS,
         REVIEW_PERSONA_SELECTION,
+        RERANK_CANDIDATES,
         RATIONALE,
         RATING_COT,
         NEXT_ITEMS,

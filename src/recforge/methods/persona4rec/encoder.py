@@ -24,7 +24,7 @@ def encode(model, texts: Sequence[str], batch_size: int = 64, grad: bool = False
     chunks = []
     for start in range(0, len(texts), batch_size):
         features = model.tokenize(list(texts[start : start + batch_size]))
-        features = {k: v.to(device) for k, v in features.items()}
+        features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
         with torch.set_grad_enabled(grad):
             chunks.append(model(features)["sentence_embedding"])
     if not chunks:

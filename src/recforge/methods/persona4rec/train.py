@@ -93,7 +93,9 @@ def train_encoder(model, selections: pd.DataFrame, history: pd.DataFrame, person
             loss.backward()
             optimizer.step()
             schedule.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
+            if (step + 1) % 10 == 0:
+                log.info("epoch %d step %d/%d: loss %.4f", epoch, step + 1, steps_per_epoch, np.mean(losses[-10:]))
         score = valid_ndcg(model, history, personas, valid, settings)
         entry = {"epoch": epoch, "valid_ndcg@10": score, "loss": float(np.mean(losses)) if losses else None}
         curve.append(entry)
