@@ -271,3 +271,31 @@ def test_amazon2018_adapter_maps_fields_and_keeps_review_text(tmp_path):
     texts = read_review_texts(reviews)
     assert texts.loc[0].to_dict() == {"user_id": "u1", "item_id": "a", "timestamp": 1000, "rating": 5.0,
                                       "review_title": "S", "review_text": "text u1a"}
+
+
+def test_settings_read_the_config_section_and_reject_typos():
+    import yaml
+    from pathlib import Path
+
+    section = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())["methods"]["persona4rec"]
+    settings = Persona4RecSettings.from_dict(section)
+    assert settings == Persona4RecSettings()                       # config.yaml's values are the defaults
+    with pytest.raises(ValueError, match=r"methods.persona4rec.encoder: unknown EncoderSettings keys \['gama'\]"):
+        Persona4RecSettings.from_dict({**section, "encoder": {"gama": 0.5}})
+
+
+def test_prompts_follow_the_seed_inputs():
+    from recforge.text.render import render
+
+    personas = [{"ID": "P1", "Name": "Gift Buyer", "Description": "D.", "Preference_Rationale": "R."}]
+    ctx = {"like_threshold": 3.0, "target_id": "B1", "personas": personas,
+           "history": [{"rating": 5.0, "review_title": "Great", "summary": "A cooking magazine.", "aspects": {}},
+                       {"rating": 2.0, "review_title": "Meh", "summary": "A news weekly.", "aspects": {}}]}
+    (system, user) = render("review_persona_selection", ctx)
+    assert "- Liked: Great | A cooking magazine.\n- Disliked: Meh | A news weekly." in user["content"]
+    assert "Target Item ID: B1" in user["content"]                    # the id only, as the seed
+    assert "P1. Gift Buyer: D. (Reasoning: R.)" in user["content"]
+    aspects = {k: None for k in ASPECT_KEYS} | {"purchase_purpose": "as a gift"}
+    (_, user) = render("review_personas", {"domain": "magazine", "summary": "S.", "min_personas": 2, "max_personas": 7,
+                                           "reviews": [{"rating": 5.0, "aspects": aspects}]})
+    assert 'Review 1 (rating 5) Extracted Aspects:\n{"purchase_purpose": "as a gift"}' in user["content"]  # nulls dropped

@@ -19,17 +19,38 @@ import torch.nn.functional as F
 
 def encode(model, texts: Sequence[str], batch_size: int = 64, grad: bool = False) -> torch.Tensor:
     """[n, d] unit vectors of `texts` through the whole SentenceTransformer (tokenize, transformer,
-    its pooling, its dense layers if any)."""
+    its pooling, its dense layers if any), in `texts` order. Texts are batched by length (less
+    padding; the pooling masks padding, so a text's vector does not depend on its batch)."""
     device = model.device
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     chunks = []
-    for start in range(0, len(texts), batch_size):
-        features = model.tokenize(list(texts[start : start + batch_size]))
+    for start in range(0, len(order), batch_size):
+        features = model.tokenize([texts[i] for i in order[start : start + batch_size]])
         features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
         with torch.set_grad_enabled(grad):
             chunks.append(model(features)["sentence_embedding"])
     if not chunks:
         return torch.zeros((0, model.get_sentence_embedding_dimension()), device=device)
-    return F.normalize(torch.cat(chunks).float(), dim=-1)
+    inverse = torch.empty(len(order), dtype=torch.long, device=device)
+    inverse[torch.as_tensor(order, device=device)] = torch.arange(len(order), device=device)
+    return F.normalize(torch.cat(chunks).float(), dim=-1)[inverse]
+
+
+def train_top_layers(model, n_layers: int | None) -> int:
+    """Freeze the embeddings and all but the top `n_layers` transformer layers (None: train all);
+    the pooling and dense modules stay trainable. Returns the number of trainable parameters. On CPU
+    this makes a step about twice as fast (no backward through the frozen layers)."""
+    if n_layers is not None:
+        backbone = getattr(model[0], "auto_model", None)
+        layers = getattr(getattr(backbone, "encoder", None), "layer", None)
+        if layers is None:
+            raise ValueError("train_layers needs a BERT-style encoder (auto_model.encoder.layer)")
+        for param in backbone.parameters():
+            param.requires_grad_(False)
+        for layer in list(layers)[len(layers) - n_layers :] if n_layers else []:
+            for param in layer.parameters():
+                param.requires_grad_(True)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def recency_weights(n: int, gamma: float) -> np.ndarray:

@@ -43,10 +43,11 @@ class EncoderSettings:
     temperature: float = 0.05    # InfoNCE: logits = cos / temperature
     label_smoothing: float = 0.05
     batch_size: int = 16
-    lr: float = 2.0e-5
+    lr: float = 5.0e-5
     weight_decay: float = 0.01
     warmup_steps: int = 10
-    epochs: int = 3
+    epochs: int = 1
+    train_layers: int | None = 2     # top transformer layers trained (null: all)
     max_train_pairs: int | None = None
     seed: int = 0
     device: str = "auto"

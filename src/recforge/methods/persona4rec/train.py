@@ -22,7 +22,7 @@ import torch
 
 from recforge.io import write_json
 from recforge.methods.persona4rec.caches import persona_texts
-from recforge.methods.persona4rec.encoder import encode, info_nce, profile, profile_rows
+from recforge.methods.persona4rec.encoder import encode, info_nce, profile, profile_rows, train_top_layers
 from recforge.methods.persona4rec.rerank import ScoringIndex, ndcg_at, persona_lists, reranked
 from recforge.methods.persona4rec.settings import EncoderSettings
 
@@ -47,8 +47,10 @@ def training_examples(selections: pd.DataFrame, history: pd.DataFrame, settings:
 
 
 def valid_ndcg(model, history: pd.DataFrame, personas: pd.DataFrame, valid: pd.DataFrame, settings: EncoderSettings) -> float:
-    """NDCG@10 of the pure persona re-ranking of the valid candidate lists under `model`."""
+    """NDCG@10 of the pure persona re-ranking of the valid candidate lists under `model` (a valid
+    profile reads train-phase events only, so only those are encoded)."""
     model.eval()
+    history = history[history["split"] == "train"]
     with torch.no_grad():
         index = ScoringIndex.build(encode(model, persona_texts(personas)).cpu().numpy(), personas["item_id"].tolist(),
                                    encode(model, history["text"].tolist()).cpu().numpy(), history)
@@ -67,13 +69,14 @@ def train_encoder(model, selections: pd.DataFrame, history: pd.DataFrame, person
     uid_text = dict(zip(personas["persona_uid"], persona_texts(personas)))
     steps_per_epoch = (len(examples) + settings.batch_size - 1) // settings.batch_size
     total = max(1, steps_per_epoch * settings.epochs)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    trainable = train_top_layers(model, settings.train_layers)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=settings.lr, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min((s + 1) / max(1, settings.warmup_steps),
                                                                           max(0.0, (total - s) / max(1, total - settings.warmup_steps))))
     curve = [{"epoch": 0, "valid_ndcg@10": valid_ndcg(model, history, personas, valid, settings), "loss": None}]
     best, best_state = curve[0], copy.deepcopy(model.state_dict())
-    log.info("epoch 0 (before training): valid NDCG@10 %.4f; %d pairs, %d steps/epoch", curve[0]["valid_ndcg@10"],
-             len(examples), steps_per_epoch)
+    log.info("epoch 0 (before training): valid NDCG@10 %.4f; %d pairs, %d steps/epoch, %d trainable parameters",
+             curve[0]["valid_ndcg@10"], len(examples), steps_per_epoch, trainable)
     for epoch in range(1, settings.epochs + 1):
         model.train()
         rng.shuffle(examples)
@@ -83,7 +86,7 @@ def train_encoder(model, selections: pd.DataFrame, history: pd.DataFrame, person
             if len(batch) < 2:
                 continue
             texts = [t for ex in batch for t in ex["texts"]]
-            vectors = encode(model, texts, batch_size=len(texts), grad=True)
+            vectors = encode(model, texts, batch_size=16, grad=True)
             bounds = np.cumsum([0] + [len(ex["texts"]) for ex in batch])
             profiles = torch.stack([profile(vectors[a:b], settings.gamma) for a, b in zip(bounds[:-1], bounds[1:])])
             positives = encode(model, [uid_text[ex["persona"]] for ex in batch], batch_size=len(batch), grad=True)
@@ -105,7 +108,7 @@ def train_encoder(model, selections: pd.DataFrame, history: pd.DataFrame, person
     model.load_state_dict(best_state)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     model.save(str(out_dir))
-    report = {"pairs": len(examples), "steps_per_epoch": steps_per_epoch, "curve": curve,
+    report = {"pairs": len(examples), "trainable_parameters": trainable, "steps_per_epoch": steps_per_epoch, "curve": curve,
               "selected_epoch": best["epoch"], "selected_on": "valid NDCG@10 (persona4rec re-ranking)",
               "valid_samples": int(len(valid)), "wall_s": round(time.perf_counter() - start, 2)}
     write_json(report, report_path)
