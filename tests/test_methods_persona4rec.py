@@ -299,3 +299,20 @@ def test_prompts_follow_the_seed_inputs():
     (_, user) = render("review_personas", {"domain": "magazine", "summary": "S.", "min_personas": 2, "max_personas": 7,
                                            "reviews": [{"rating": 5.0, "aspects": aspects}]})
     assert 'Review 1 (rating 5) Extracted Aspects:\n{"purchase_purpose": "as a gift"}' in user["content"]  # nulls dropped
+
+
+def test_encode_is_the_models_own_pooling_in_any_order():
+    """Training and caches both call `encode`: it must give what the sentence-transformers model
+    itself gives (its pooling module, normalised), whatever the batch order and padding."""
+    from recforge.embed import EmbedderSpec, load_sentence_model
+    from recforge.methods.persona4rec.encoder import encode, train_top_layers
+
+    model = load_sentence_model(EmbedderSpec(name="minilm", max_seq_length=64, device="cpu"))
+    texts = ["[Persona]\nName: Gift Buyer", "a much longer interaction text about recipes and ads " * 3, "short"]
+    ours = encode(model, texts, batch_size=2).numpy()
+    reference = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert ours == pytest.approx(reference, abs=1e-5)
+    assert encode(model, texts[::-1], batch_size=1).numpy()[::-1] == pytest.approx(ours, abs=1e-5)
+    assert train_top_layers(model, 2) == sum(p.numel() for n, p in model.named_parameters() if '.layer.4.' in n or '.layer.5.' in n)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(".layer.4." in n or ".layer.5." in n for n in trainable)
