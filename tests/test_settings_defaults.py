@@ -19,6 +19,7 @@ from recforge.methods.isir.verl import VerlDataConfig
 from recforge.methods.mf import MFConfig
 from recforge.methods.next_item import NextItemSettings
 from recforge.methods.onerec import config as onerec
+from recforge.methods.persona4rec import settings as p4r
 from recforge.sid.rqvae import RQVAEConfig
 from recforge.train.settings import StageSettings
 
@@ -41,6 +42,12 @@ ONE_TO_ONE = [
     (onerec.PredictConfig, METHODS["onerec_think"]["predict"]),
     (RQVAEConfig, CONFIG["sid"]["rqvae"]),
     (ItemSummaryConfig, CONFIG["llm"]["tasks"]["item_summary"]),
+    # the nested sections are compared one by one below
+    (p4r.Persona4RecSettings, {k: v for k, v in METHODS["persona4rec"].items() if not isinstance(v, dict)}),
+    (p4r.SamplingSettings, METHODS["persona4rec"]["aspects"]),
+    (p4r.PersonaSettings, METHODS["persona4rec"]["personas"]),
+    (p4r.SelectionSettings, METHODS["persona4rec"]["selection"]),
+    (p4r.EncoderSettings, METHODS["persona4rec"]["encoder"]),
 ]
 STAGES = [METHODS["onerec_think"][s] for s in ("stage1", "stage2", "stage3", "grpo")] + [
     METHODS["isir"][s] for s in ("sft", "grpo", "align")

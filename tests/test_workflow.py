@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from recforge.methods.isir.predict import READOUTS
@@ -24,6 +25,7 @@ TARGET = "results/Movies/metrics.json"
 BASELINES = ["global_mean", "user_mean", "item_mean", "mf", "popularity", "sasrec"]
 ISIR = ["isir", "isir_noalign", "isir_cot"]
 ONEREC = ["onerec_think", "onerec_think_cot"]
+PERSONA4REC = ["rerank_base", "persona4rec", "persona4rec_blend"]
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
@@ -152,6 +154,40 @@ def test_fixture_pipeline_end_to_end(workspace):
         assert list((workspace / f"results/Movies/logs/{method}").glob("*.log"))
     # A finished run is stable: nothing reruns without a change.
     assert planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG) == {}
+
+
+@pytest.mark.slow
+def test_fixture_persona4rec_end_to_end(workspace):
+    """Seed 003 on the Magazine fixture: every artifact of the chain, the three rerank methods scored on
+    the same lists with scenarios, and the cost figures next to the metrics."""
+    target = "results/Magazine/metrics.json"
+    snakemake(workspace, target, "-c2", "--configfile", FIXTURE_CONFIG)
+    metrics = json.loads((workspace / target).read_text())
+    config = workflow_config(workspace, FIXTURE_CONFIG)
+    check_metrics_invariants(metrics, config, method_table(workspace), "Magazine")
+    for method in PERSONA4REC:
+        (entry,) = metrics["methods"][method]
+        assert entry["protocol"] == "rerank"
+        splits = {r["split"]: r for r in entry["results"]}
+        assert set(splits) == {"valid", "test"}, method
+        assert set(splits["test"]["scenarios"]["buckets"]) == {"warm", "cold", "head", "tail"}, method
+    n = {m: metrics["methods"][m][0]["results"][-1]["n"] for m in PERSONA4REC}
+    assert len(set(n.values())) == 1, n  # the same samples, the same lists
+    root = workspace / "results/Magazine/persona4rec"
+    for artifact in ["reviews.parquet", "aspects.parquet", "grouped.parquet", "personas.parquet", "history.parquet",
+                     "pairs.parquet", "selections.parquet", "candidates.parquet", "encoder", "cache/meta.json",
+                     "cache/personas.fp16.npy", "cache/interactions.ids.parquet"]:
+        assert (root / artifact).exists(), artifact
+    efficiency = metrics["efficiency"]
+    assert efficiency["persona4rec_aspects"]["parse"]["failed"] == 0
+    assert efficiency["persona4rec_selection"]["parse"]["pairs"] > 0
+    assert 0 < efficiency["persona4rec_candidates"]["splits"]["test"]["target_in_list"] < 1
+    assert efficiency["persona4rec_encoder"]["selected_epoch"] in (0, 1)
+    assert efficiency["persona4rec"]["online_latency_per_user"]["n"] == n["persona4rec"]
+    assert 0 < efficiency["persona4rec_blend"]["alpha"] < 1
+    # No test-phase review reaches any stage.
+    assert set(pd.read_parquet(root / "reviews.parquet")["split"]) <= {"train", "valid"}
+    assert planned_jobs(workspace, target, "--configfile", FIXTURE_CONFIG) == {}
 
 
 @pytest.mark.slow

@@ -114,8 +114,19 @@ def check_rating(method: str, split: str, metrics: dict, settings: dict) -> None
     assert metrics["RMSE"] >= metrics["MAE"] >= 0, (method, split)
 
 
+def check_rerank(method: str, split: str, metrics: dict, settings: dict) -> None:
+    """A re-ranked list is a full candidate list: as long as the first stage's (`candidates`), no
+    padding added, and HIT/NDCG grow with K."""
+    if "candidates" in settings:
+        assert metrics["mean_list_length"] == settings["candidates"], (method, split, metrics["mean_list_length"])
+    assert 0 <= metrics["pad_rate"] <= 1, (method, split)
+    hits = [metrics[f"HIT@{k}"] for k in (5, 10, 20)]
+    assert hits == sorted(hits) and all(0 <= h <= 1 for h in hits), (method, split, hits)
+    assert 0 <= metrics["NDCG@10"] <= metrics["HIT@10"], (method, split)
+
+
 #: Invariants every method of a protocol must satisfy on every split it reports, keyed by protocol.
-PROTOCOL_INVARIANTS = {"topk": check_topk, "rating": check_rating}
+PROTOCOL_INVARIANTS = {"topk": check_topk, "rating": check_rating, "rerank": check_rerank}
 
 
 def check_metrics_invariants(metrics: dict, config: dict, table: dict, dataset: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -69,6 +70,57 @@ def persona_selection(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
     )
 
 
+def review_aspects(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
+    return T.REVIEW_ASPECTS.fill(
+        domain=ctx["domain"],
+        review_title=ctx["review_title"] or "(none)",
+        rating=_rating_text(ctx.get("rating")),
+        review_text=ctx["review_text"] or "(empty)",
+    )
+
+
+def review_personas(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The seed's persona input: the item summary and each review's non-null extractions."""
+    blocks = []
+    for i, review in enumerate(ctx["reviews"], 1):
+        kept = {k: v for k, v in review["aspects"].items() if v is not None and str(v).lower() != "none"}
+        blocks.append(f"Review {i} (rating {_rating_text(review.get('rating'))}) Extracted Aspects:\n"
+                      + json.dumps(kept, ensure_ascii=False))
+    return T.REVIEW_PERSONAS.fill(
+        domain=ctx["domain"],
+        summary=ctx["summary"] or "(none)",
+        review_blocks="\n".join(blocks) or "(no reviews)",
+        min_personas=ctx["min_personas"],
+        max_personas=ctx["max_personas"],
+    )
+
+
+def review_persona_selection(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Seed 003's selection input: "- Liked|Disliked: review title | item summary" per history review,
+    the target's id only, and "ID. Name: Description (Reasoning: rationale)" per persona."""
+    threshold = float(ctx["like_threshold"])
+    profile = "\n".join(
+        f"- {'Liked' if float(h['rating']) >= threshold else 'Disliked'}: {h['review_title']} | {h['summary']}"
+        for h in ctx["history"]
+    )
+    options = "\n".join(
+        f"{p['ID']}. {p['Name']}: {p['Description']} (Reasoning: {p['Preference_Rationale']})"
+        for p in ctx["personas"]
+    )
+    return T.REVIEW_PERSONA_SELECTION.fill(
+        profile_lines=profile or "- (none)", target_id=ctx["target_id"], persona_lines=options
+    )
+
+
+def rerank_candidates(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
+    return T.RERANK_CANDIDATES.fill(
+        domain=ctx["domain"],
+        history_lines="\n".join(f"- {item_line(i)}" for i in ctx["history"]) or "- (none)",
+        candidate_lines="\n".join(f"{n}. {item_line(i)}" for n, i in enumerate(ctx["candidates"], 1)),
+        n_candidates=len(ctx["candidates"]),
+    )
+
+
 def rationale(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
     history = "\n".join(f"{_liked(i, ctx['like_threshold'])} {item_line(i)}" for i in ctx["history"])
     title = as_text(ctx["target"].get("title"))
@@ -116,6 +168,10 @@ RENDERERS: dict[str, Callable[[Mapping[str, Any]], list[dict[str, str]]]] = {
     "user_summary": user_summary,
     "personas": personas,
     "persona_selection": persona_selection,
+    "review_aspects": review_aspects,
+    "review_personas": review_personas,
+    "review_persona_selection": review_persona_selection,
+    "rerank_candidates": rerank_candidates,
     "rationale": rationale,
     "rating_cot": rating_cot,
     "next_items": next_items,

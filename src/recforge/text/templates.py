@@ -102,6 +102,69 @@ PERSONA_SELECTION = PromptTemplate(
     ),
 )
 
+# Seed 003 (Persona4Rec), Amazon prompts: stage 1 reads one review, stage 3 an item summary with the
+# extractions of its reviews, stage 4 judges which persona explains a user's choice of the target.
+REVIEW_ASPECTS = PromptTemplate(
+    name="review_aspects",
+    version=1,
+    system="",  # the seed sends its prompt as one system message; here the data goes in the user turn
+    user=(
+        "You analyse one customer review of a $domain and extract why the customer chose it.\n"
+        "Review title: $review_title\nRating: $rating\nReview: $review_text\n\n"
+        "Return strict JSON with exactly these keys, each a short string or null when the review does "
+        "not say: category_preference_reason, category_preference, purchase_purpose_reason, "
+        "purchase_purpose, quality_criteria_reason, quality_criteria, usage_context_reason, "
+        "usage_context. A *_reason value quotes or paraphrases the review's evidence; the value names "
+        "the preference in a few words. Do not invent anything the review does not support.\n"
+        'Return only JSON: {"category_preference_reason": ..., "category_preference": ..., ...}'
+    ),
+)
+
+REVIEW_PERSONAS = PromptTemplate(
+    name="review_personas",
+    version=1,
+    system="You are a consumer researcher who derives item personas from customer reviews.",
+    user=(
+        "Item summary: $summary\n\n$review_blocks\n\n"
+        "Derive between $min_personas and $max_personas distinct personas of the people who choose "
+        "this $domain (one persona if there is only one review). Preserve critical or minority "
+        "opinions as separate personas; no near-duplicates.\n"
+        'Each persona has: "ID" ("P1", "P2", ...), "Name" (2-3 words, Title Case), "Description" '
+        '(3 sentences, present tense) and "Preference_Rationale" (one sentence starting "This persona '
+        'appreciates this item because", citing a concrete review signal).\n'
+        'Return only JSON: {"personas": [{"ID": "P1", "Name": "...", "Description": "...", '
+        '"Preference_Rationale": "..."}]}'
+    ),
+)
+
+REVIEW_PERSONA_SELECTION = PromptTemplate(
+    name="review_persona_selection",
+    version=1,
+    system="You are a recommender-system judge who matches users to item personas.",
+    user=(
+        "User profile (the most recent reviews, oldest first):\n$profile_lines\n\n"
+        "Target Item ID: $target_id\n\nPersona options for the target item:\n$persona_lines\n\n"
+        "1. User Profile Analysis: synthesize and list the user's core preferences.\n"
+        "2. Persona Selection: choose exactly one persona option that best explains why this user "
+        "chose the target item, with 2-3 sentences of reasoning.\n"
+        "Response Format:\nReasoning: [...]\nSelection: [ID]"
+    ),
+)
+
+# The LLM re-ranker Persona4Rec is compared with (benchmarks/persona4rec_latency.py): one call per user
+# that orders the first stage's candidate list.
+RERANK_CANDIDATES = PromptTemplate(
+    name="rerank_candidates",
+    version=1,
+    system="You are an expert $domain recommender.",
+    user=(
+        "A user recently interacted with these ${domain}s, oldest first:\n$history_lines\n\n"
+        "Candidate ${domain}s:\n$candidate_lines\n\n"
+        "Rank all $n_candidates candidates from the most to the least likely next choice of this user. "
+        "Answer with the candidate numbers only, comma-separated."
+    ),
+)
+
 RATIONALE = PromptTemplate(
     name="rationale",
     version=1,
@@ -165,6 +228,10 @@ TEMPLATES: dict[str, PromptTemplate] = {
         USER_SUMMARY,
         PERSONAS,
         PERSONA_SELECTION,
+        REVIEW_ASPECTS,
+        REVIEW_PERSONAS,
+        REVIEW_PERSONA_SELECTION,
+        RERANK_CANDIDATES,
         RATIONALE,
         RATING_COT,
         NEXT_ITEMS,

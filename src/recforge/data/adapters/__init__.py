@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from recforge.data.adapters.amazon2018 import load_amazon2018, read_review_texts
 from recforge.data.adapters.amazon2023 import load_amazon2023
 from recforge.data.adapters.llm4rec import load_llm4rec
 from recforge.data.adapters.minionerec import load_minionerec
@@ -15,10 +16,15 @@ from recforge.data.canonical import CanonicalDataset
 ADAPTERS: dict[str, Callable[..., CanonicalDataset]] = {
     "llm4rec": load_llm4rec,
     "sequential_txt": load_sequential_txt,
+    "amazon2018": load_amazon2018,
     "amazon2023": load_amazon2023,
     "movielens": load_movielens,
     "minionerec": load_minionerec,
 }
 
-__all__ = ["ADAPTERS", "load_amazon2023", "load_llm4rec", "load_minionerec", "load_movielens",
+# Adapters whose source has review text: name -> reader of (user_id, item_id, timestamp, rating,
+# review_title, review_text) rows, for review-based methods (Persona4Rec).
+REVIEW_READERS: dict[str, Callable[..., "pd.DataFrame"]] = {"amazon2018": read_review_texts}
+
+__all__ = ["ADAPTERS", "REVIEW_READERS", "load_amazon2018", "load_amazon2023", "load_llm4rec", "load_minionerec", "load_movielens",
            "load_sequential_txt"]

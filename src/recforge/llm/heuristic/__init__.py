@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from recforge.llm.heuristic.aspects import review_aspects
 from recforge.llm.heuristic.clusters import cluster_name
 from recforge.llm.heuristic.personas import persona_selection, personas
 from recforge.llm.heuristic.reasoning import rating_cot, rationale
+from recforge.llm.heuristic.review_personas import review_persona_selection, review_personas
 from recforge.llm.heuristic.summaries import item_summary, user_summary
 from recforge.llm.types import GenerationRequest, GenerationResponse, LLMError, Usage
 
@@ -21,6 +23,9 @@ WRITERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "user_summary": user_summary,
     "personas": personas,
     "persona_selection": persona_selection,
+    "review_aspects": review_aspects,
+    "review_personas": review_personas,
+    "review_persona_selection": review_persona_selection,
     "rationale": rationale,
     "rating_cot": rating_cot,
 }
