@@ -31,7 +31,7 @@ rule persona4rec_reviews:
 
 rule persona4rec_aspects:
     input:
-        unpack(llm_model_input),
+        unpack(llm_model_input("persona4rec_aspects")),
         reviews=rules.persona4rec_reviews.output.reviews,
     output:
         aspects=f"{P4R}/aspects.parquet",
@@ -46,9 +46,9 @@ rule persona4rec_aspects:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=llm_gpus,
+        gpu=llm_gpus("persona4rec_aspects"),
     params:
-        llm=lambda wc: llm_settings(wc.dataset),
+        llm=llm_settings("persona4rec_aspects"),
         settings=p4r_section("aspects"),
         domain=lambda wc: llm_domain(wc.dataset),
         cache=llm_cache("persona4rec_aspects"),
@@ -81,7 +81,7 @@ rule persona4rec_grouped:
 
 rule persona4rec_personas:
     input:
-        unpack(llm_model_input),
+        unpack(llm_model_input("persona4rec_personas")),
         grouped=rules.persona4rec_grouped.output[0],
     output:
         personas=f"{P4R}/personas.parquet",
@@ -96,9 +96,9 @@ rule persona4rec_personas:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=llm_gpus,
+        gpu=llm_gpus("persona4rec_personas"),
     params:
-        llm=lambda wc: llm_settings(wc.dataset),
+        llm=llm_settings("persona4rec_personas"),
         settings=p4r_section("personas"),
         like_threshold=p4r_like_threshold,
         domain=lambda wc: llm_domain(wc.dataset),
@@ -136,7 +136,7 @@ rule persona4rec_histories:
 
 rule persona4rec_selection:
     input:
-        unpack(llm_model_input),
+        unpack(llm_model_input("persona4rec_selection")),
         pairs=rules.persona4rec_histories.output.pairs,
         history=rules.persona4rec_histories.output.history,
         personas=rules.persona4rec_personas.output.personas,
@@ -153,9 +153,9 @@ rule persona4rec_selection:
     resources:
         mem_mb=8000,
         runtime=240,
-        gpu=llm_gpus,
+        gpu=llm_gpus("persona4rec_selection"),
     params:
-        llm=lambda wc: llm_settings(wc.dataset),
+        llm=llm_settings("persona4rec_selection"),
         settings=p4r_section("selection"),
         like_threshold=p4r_like_threshold,
         cache=llm_cache("persona4rec_selection"),
