@@ -11,7 +11,7 @@ from typing import Literal, get_args
 
 import pandas as pd
 
-from recforge.data.canonical import SOURCE_LINE, make_interactions, make_samples
+from recforge.data.canonical import SOURCE_LINE, CanonicalDataset, make_interactions, make_items, make_samples
 from recforge.data.errors import ConfigError
 from recforge.data.quarantine import Quarantine
 from recforge.data.splitting import (
@@ -76,3 +76,21 @@ def split_events(events: pd.DataFrame, item_ids: Sequence[str], q: Quarantine, *
         facts["temporal"] = info
     interactions = make_interactions(events.assign(_sample=mask))
     return interactions, make_samples(interactions), facts
+
+
+def reviews_meta_dataset(adapter: str, events: pd.DataFrame, meta_table: pd.DataFrame, q: Quarantine,
+                         sources: dict[str, str], *, dedup: str, user_core: int, item_core: int, split: str,
+                         ratios: Sequence[float], meta_missing: Sequence[str] | None = None):
+    """The canonical dataset of an Amazon-style reviews + meta source (amazon2018, amazon2023): 1-5
+    ratings split by split_events; items kept only where they keep an event. `meta_missing`: reviewed
+    items that had no meta row (counted in the report's notes; None: the source cannot have any)."""
+    interactions, samples, facts = split_events(
+        events, meta_table["item_id"], q, rating_range=(1.0, 5.0), dedup=dedup,
+        user_core=user_core, item_core=item_core, split=split, ratios=ratios)
+    used = set(interactions["item_id"])
+    kept = meta_table[meta_table["item_id"].isin(used)]
+    q.drop("meta item without events (after filtering)", len(meta_table) - len(kept))
+    if meta_missing is not None:
+        facts["items_without_meta"] = len(set(meta_missing) & used)
+    report = {"split_kind": split, "adapter": adapter, "sources": sources, "rating_range": [1.0, 5.0], "notes": facts}
+    return CanonicalDataset(make_items(kept), interactions, samples, report, q)

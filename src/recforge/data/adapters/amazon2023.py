@@ -23,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from recforge.data.adapters._common import check_path, event_frame, require
-from recforge.data.adapters._events import Dedup, Split, check_policy, split_events
-from recforge.data.canonical import CanonicalDataset, make_items
+from recforge.data.adapters._events import Dedup, Split, check_policy, reviews_meta_dataset
+from recforge.data.canonical import CanonicalDataset
 from recforge.data.io import iter_jsonl
 from recforge.data.quarantine import OnError, Quarantine
 
@@ -83,17 +83,6 @@ def load_amazon2023(reviews: str | Path, meta: str | Path, user_core: int = 5, i
     meta_table = _read_meta(meta_path, q)
     events = _read_reviews(review_path, q)
     log.info("amazon2023: %d reviews, %d meta items", len(events), len(meta_table))
-    interactions, samples, facts = split_events(
-        events, meta_table["item_id"], q, rating_range=(1.0, 5.0), dedup=dedup,
-        user_core=user_core, item_core=item_core, split=split, ratios=ratios)
-    used = set(interactions["item_id"])
-    kept = meta_table[meta_table["item_id"].isin(used)]
-    q.drop("meta item without events (after filtering)", len(meta_table) - len(kept))
-    report = {
-        "split_kind": split,
-        "adapter": "amazon2023",
-        "sources": {"reviews": str(review_path), "meta": str(meta_path)},
-        "rating_range": [1.0, 5.0],
-        "notes": facts,
-    }
-    return CanonicalDataset(make_items(kept), interactions, samples, report, q)
+    return reviews_meta_dataset("amazon2023", events, meta_table, q,
+                                {"reviews": str(review_path), "meta": str(meta_path)}, dedup=dedup,
+                                user_core=user_core, item_core=item_core, split=split, ratios=ratios)
