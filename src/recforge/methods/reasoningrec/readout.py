@@ -9,11 +9,15 @@ happened to generate (seed notes 3.8)."""
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 PREFILL = "Prediction:"
 ANSWERS = (" Yes", " No")
@@ -45,9 +49,11 @@ def slot_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], batch
     yes, no = answer_token_ids(tokenizer)
     tokenizer.padding_side = "left"
     device = next(model.parameters()).device
-    out = []
+    out, started, every = [], time.perf_counter(), max(1, 100 // batch_size)
     with torch.no_grad():
-        for start in range(0, len(prompts), batch_size):
+        for n, start in enumerate(range(0, len(prompts), batch_size)):
+            if n and n % every == 0:
+                log.info("P(Yes): %d/%d prompts, %.1f s", start, len(prompts), time.perf_counter() - started)
             batch = tokenizer(list(prompts[start : start + batch_size]), return_tensors="pt", padding=True,
                               add_special_tokens=False).to(device)
             logits = model(**batch, logits_to_keep=1).logits[:, -1, :]
