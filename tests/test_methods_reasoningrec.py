@@ -129,3 +129,28 @@ def test_adapter_collapses_repeats_and_drops_short_users(tmp_path):
     items = data.items.set_index("item_id")
     assert items.loc["0", "title"] == "T&0" and items.loc["0", "description"] == ""
     assert list(items.loc["0", "features"]) == ["Price: $1"]
+
+
+def test_paper_texts_switch_reads_the_shipped_files(tmp_path):
+    from recforge.methods.reasoningrec.texts import paper_texts
+
+    (tmp_path / "processed_item_information.json").write_text(json.dumps({
+        "1": {"title": "A", "description": "\n\nGood razor.\nCostly."}, "2": {"title": "B"}}))
+    (tmp_path / "user_profile_summary.json").write_text(json.dumps({"7": "\n\nLikes razors."}))
+    desc, prof = paper_texts(tmp_path, pd.DataFrame({"item_id": ["1", "2", "3"]}))
+    assert list(desc["description"]) == ["Good razor. Costly.", "", ""]
+    assert prof.to_dict("records") == [{"user_id": "7", "profile": "Likes razors.", "source": "paper:mixtral-8x7b"}]
+
+
+def test_prompt_shows_liked_disliked_history_and_the_target():
+    from recforge.methods.reasoningrec.prompts import build_prompts
+
+    items = pd.DataFrame({"item_id": ["x", "y", "z"], "title": ["X", "Y", "Z"], "brand": ["Bx", "", ""],
+                          "features": [["Price: $1"], [], []]})
+    windows = pd.DataFrame([{"sample_id": "u:2", "user_id": "u", "split": "test", "item_id": "z", "label": 1,
+                             "history_items": ["x", "y"], "history_ratings": [5.0, 3.0]}])
+    desc = pd.DataFrame({"item_id": ["x", "z"], "description": ["dx", "dz"]})
+    row = build_prompts(windows, items, desc, pd.DataFrame({"user_id": [], "profile": []}), "thing", 4.0).iloc[0]
+    assert "Liked X Brand: Bx Price: $1 Description: dx\nDisliked Y\n" in row["user"]
+    assert "next target item - Z Description: dz\n" in row["user"] and "User Profile" not in row["user"]
+    assert row["system"].startswith("You are an expert thing recommender.")

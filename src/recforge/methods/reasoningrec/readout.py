@@ -1,7 +1,9 @@
 """P(Yes) at the prediction slot: the prompt's assistant turn is prefilled with "Prediction:", and the
-next-token logits of the two answer tokens (" Yes", " No": one token each in the chat model's
-vocabulary) go through one softmax over the two: P(Yes) = exp(l_yes) / (exp(l_yes) + exp(l_no)) =
-sigmoid(l_yes - l_no). No sampling and no parsing of generated text.
+next-token logits of the two answer tokens (" Yes", " No": one token each in SmolLM2's and Llama's
+vocabularies) go through one softmax over the two: P(Yes) = exp(l_yes) / (exp(l_yes) + exp(l_no)) =
+sigmoid(l_yes - l_no). No sampling and no parsing of generated text. A tokenizer that writes an answer
+in several tokens (the tiny model's small BPE) gets the same softmax over the two answers' summed
+token log-probabilities, scored by teacher forcing.
 
 The seed instead took softmax over the whole vocabulary, then a second softmax of the two
 probabilities (monotone in p_yes - p_no, not in p_yes / (p_yes + p_no)), at the first Yes/No the model
@@ -23,15 +25,12 @@ PREFILL = "Prediction:"
 ANSWERS = (" Yes", " No")
 
 
-def answer_token_ids(tokenizer: Any) -> tuple[int, int]:
-    """The single token ids of " Yes" and " No" (an error when either takes several tokens)."""
-    ids = []
-    for word in ANSWERS:
-        pieces = tokenizer(word, add_special_tokens=False)["input_ids"]
-        if len(pieces) != 1:
-            raise ValueError(f"{word!r} is {len(pieces)} tokens for this tokenizer; the readout needs one")
-        ids.append(pieces[0])
-    return ids[0], ids[1]
+def answer_token_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The token ids of " Yes" and " No" (one each for a real chat model's vocabulary)."""
+    yes, no = (tokenizer(word, add_special_tokens=False)["input_ids"] for word in ANSWERS)
+    if yes == no or not yes or not no:
+        raise ValueError(f"the tokenizer cannot tell {ANSWERS} apart: {yes} vs {no}")
+    return yes, no
 
 
 def p_yes(logits: np.ndarray, yes: int, no: int) -> np.ndarray:
@@ -42,20 +41,40 @@ def p_yes(logits: np.ndarray, yes: int, no: int) -> np.ndarray:
 
 
 def slot_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], batch_size: int) -> np.ndarray:
-    """P(Yes) for each full prompt text (chat template + "Prediction:"), left-padded batches, the logits
-    of the last position only (a 49k vocabulary makes full logits large)."""
+    """P(Yes) for each full prompt text (chat template + "Prediction:"), in the order given. Batches of
+    prompts of similar length (sorted by token count: left padding to a long neighbour costs a
+    forward pass over the padding), the logits of the last position only (a 49k vocabulary makes full
+    logits large)."""
     import torch
 
     yes, no = answer_token_ids(tokenizer)
     tokenizer.padding_side = "left"
     device = next(model.parameters()).device
-    out, started, every = [], time.perf_counter(), max(1, 100 // batch_size)
+    encoded = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    order = np.argsort([len(ids) for ids in encoded], kind="stable")
+    out = np.zeros(len(prompts))
+    started, every = time.perf_counter(), max(1, 100 // batch_size)
     with torch.no_grad():
-        for n, start in enumerate(range(0, len(prompts), batch_size)):
+        for n, start in enumerate(range(0, len(order), batch_size)):
             if n and n % every == 0:
-                log.info("P(Yes): %d/%d prompts, %.1f s", start, len(prompts), time.perf_counter() - started)
-            batch = tokenizer(list(prompts[start : start + batch_size]), return_tensors="pt", padding=True,
-                              add_special_tokens=False).to(device)
-            logits = model(**batch, logits_to_keep=1).logits[:, -1, :]
-            out.append(p_yes(logits[:, [yes, no]].float().cpu().numpy(), 0, 1))
-    return np.concatenate(out) if out else np.zeros(0)
+                log.info("P(Yes): %d/%d prompts, %.1f s", start, len(order), time.perf_counter() - started)
+            idx = order[start : start + batch_size]
+            batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(device)
+            if len(yes) == len(no) == 1:
+                logits = model(**batch, logits_to_keep=1).logits[:, -1, :]
+                out[idx] = p_yes(logits[:, [yes[0], no[0]]].float().cpu().numpy(), 0, 1)
+            else:
+                scores = np.stack([_sequence_logprob(model, batch, ids) for ids in (yes, no)], axis=1)
+                out[idx] = p_yes(scores, 0, 1)
+    return out
+
+
+def _sequence_logprob(model: Any, batch: Any, ids: list[int]) -> np.ndarray:
+    """Summed log-probabilities of the answer tokens `ids` after each (left-padded) prompt."""
+    import torch
+
+    answer = torch.tensor(ids, device=batch["input_ids"].device).expand(len(batch["input_ids"]), -1)
+    input_ids = torch.cat([batch["input_ids"], answer], dim=1)
+    mask = torch.cat([batch["attention_mask"], torch.ones_like(answer)], dim=1)
+    logits = model(input_ids=input_ids, attention_mask=mask, logits_to_keep=len(ids) + 1).logits[:, :-1, :].float()
+    return torch.log_softmax(logits, dim=-1).gather(2, answer.unsqueeze(-1)).squeeze(-1).sum(dim=1).cpu().numpy()
