@@ -154,3 +154,25 @@ def test_prompt_shows_liked_disliked_history_and_the_target():
     assert "Liked X Brand: Bx Price: $1 Description: dx\nDisliked Y\n" in row["user"]
     assert "next target item - Z Description: dz\n" in row["user"] and "User Profile" not in row["user"]
     assert row["system"].startswith("You are an expert thing recommender.")
+
+
+def test_generated_texts_profile_from_the_profile_window_only(tmp_path):
+    from recforge.llm import LLMSettings
+    from recforge.methods.reasoningrec.texts import write_texts
+
+    inter, samples = _events({"a": [5, 1, 4, 3, 5, 2, 4, 3, 5, 1]})
+    items = pd.DataFrame({"item_id": [f"a{p}" for p in range(10)], "title": [f"Title{p}" for p in range(10)],
+                          "categories": [[]] * 10, "description": [""] * 10, "brand": ["B"] * 10,
+                          "features": [[]] * 10})
+    w = build_windows(inter, samples, history=3, profile_items=15, like_threshold=4.0)
+    out = {n: tmp_path / n for n in ("d.parquet", "p.parquet", "u.json")}
+    write_texts(w, items, settings_from_dict({}), "thing", LLMSettings.from_dict({"backend": "heuristic"}),
+                tmp_path / "cache", out["d.parquet"], out["p.parquet"], out["u.json"])
+    profiles = pd.read_parquet(out["p.parquet"])
+    (text,) = profiles["profile"]
+    # profile window a0..a3 (ratings 5, 1, 4, 3): 2 liked, 2 disliked; nothing from a4 on
+    assert "4 thing" in text and "2 liked, 2 disliked" in text
+    assert not any(f"Title{p}" in text for p in range(4, 10))
+    assert len(pd.read_parquet(out["d.parquet"])) == 10
+    usage = json.loads(out["u.json"].read_text())
+    assert set(usage) == {"texts", "descriptions", "profiles"}

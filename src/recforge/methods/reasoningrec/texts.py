@@ -12,15 +12,16 @@ of an item, later ones included (a leak the config comment names); users without
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from recforge.io import write_json, write_parquet
+from recforge.io import read_json, write_json, write_parquet
 from recforge.llm import LLMSettings, Sampling, make_request, run_stage
 from recforge.llm.item_summaries import ItemSummaryConfig, summarize_items
 from recforge.methods.reasoningrec.config import ReasoningRecSettings
-from recforge.text.contexts import item_info, rated_item
+from recforge.text.contexts import rated_item
 from recforge.text.render import template_id
 
 PAPER_ITEMS, PAPER_PROFILES = "processed_item_information.json", "user_profile_summary.json"
@@ -46,24 +47,25 @@ def profile_contexts(windows: pd.DataFrame, items: pd.DataFrame, settings: Reaso
 
 def generated_texts(windows: pd.DataFrame, items: pd.DataFrame, settings: ReasoningRecSettings, domain: str,
                     llm: LLMSettings, cache_dir: str | Path, usage_path: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    d = settings.description
+    """Descriptions and profiles through recforge.llm; both stages' usage reports in one JSON."""
+    d, p = settings.description, settings.profile
     cache_dir = Path(cache_dir)
-    usage_dir = Path(usage_path).parent
-    descriptions = summarize_items(
-        items, ItemSummaryConfig(domain, d.max_words, d.temperature, d.max_tokens, d.seed), llm,
-        cache_dir / "reasoningrec_descriptions.sqlite", usage_dir / "descriptions.parquet",
-        usage_dir / "descriptions.usage.json")
-    p = settings.profile
-    sampling = Sampling(temperature=p.temperature, max_tokens=p.max_tokens, seed=p.seed)
-    contexts = profile_contexts(windows, items, settings, domain)
-    requests = [make_request(user, "user_summary", ctx, sampling) for user, ctx in contexts.items()]
-    run = run_stage(requests, llm, cache_dir / "reasoningrec_profiles.sqlite", usage_dir / "profiles.usage.json",
-                    stage="reasoningrec_profiles")
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        descriptions = summarize_items(
+            items, ItemSummaryConfig(domain, d.max_words, d.temperature, d.max_tokens, d.seed), llm,
+            cache_dir / "reasoningrec_descriptions.sqlite", scratch / "descriptions.parquet",
+            scratch / "descriptions.json")
+        sampling = Sampling(temperature=p.temperature, max_tokens=p.max_tokens, seed=p.seed)
+        contexts = profile_contexts(windows, items, settings, domain)
+        requests = [make_request(user, "user_summary", ctx, sampling) for user, ctx in contexts.items()]
+        run = run_stage(requests, llm, cache_dir / "reasoningrec_profiles.sqlite", scratch / "profiles.json",
+                        stage="reasoningrec_profiles")
+        write_json({"texts": "generated", "descriptions": read_json(scratch / "descriptions.json"),
+                    "profiles": read_json(scratch / "profiles.json")}, usage_path)
     profiles = pd.DataFrame({"user_id": [r.request_id for r in run.responses],
                              "profile": [clean(r.text) for r in run.responses],
                              "source": template_id("user_summary")})
-    write_json({"descriptions": str(usage_dir / "descriptions.usage.json"),
-                "profiles": str(usage_dir / "profiles.usage.json")}, usage_path)
     desc = pd.DataFrame({"item_id": descriptions["item_id"], "description": descriptions["summary"].map(clean),
                          "source": descriptions["template"]})
     return desc, profiles
@@ -96,5 +98,3 @@ def write_texts(windows: pd.DataFrame, items: pd.DataFrame, settings: ReasoningR
     write_parquet(desc, descriptions_path)
     write_parquet(prof, profiles_path)
 
-
-__all__ = ["item_info", "write_texts", "profile_contexts", "paper_texts", "clean"]
