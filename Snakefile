@@ -30,6 +30,7 @@ include: "rules/isir.smk"
 include: "rules/sid.smk"
 include: "rules/onerec.smk"
 include: "rules/persona4rec.smk"
+include: "rules/reasoningrec.smk"
 include: "rules/evaluate.smk"
 
 

@@ -26,9 +26,14 @@ def train_launch(wildcards, resources):
     )
 
 
-def base_model_load(dataset):
-    """How a stage loads its starting model: the base preset's dtype, attention and LoRA defaults."""
-    preset = base_model(dataset)
+def base_model_load(dataset, name=None):
+    """How a stage loads its starting model: the base preset's (or preset `name`'s) dtype, attention
+    and LoRA defaults."""
+    preset = (
+        resolve_base_model(config["models"], dataset, name)
+        if name
+        else base_model(dataset)
+    )
     return {
         "dtype": preset.dtype,
         "attn_implementation": preset.attn_implementation,
@@ -41,22 +46,29 @@ def base_model_load(dataset):
     }
 
 
-def train_spec(stage_settings):
+def train_spec(stage_settings, model=None):
     """Params function: the JSON spec of a training rule. `stage_settings(wildcards)` returns the
-    stage's settings (a plain dict: it is also the rule's `settings` param)."""
+    stage's settings (a plain dict: it is also the rule's `settings` param); `model(dataset)`, when
+    given, names the preset the stage starts from instead of the dataset's base model.
+    """
 
     def spec(wildcards, input, output):
+        name = model(wildcards.dataset) if model else None
         start = (
             input.start
             if "start" in input.keys()
-            else base_model(wildcards.dataset).path
+            else (
+                resolve_base_model(config["models"], wildcards.dataset, name)
+                if name
+                else base_model(wildcards.dataset)
+            ).path
         )
         doc = {
             **{name: input[name] for name in input.keys() if name != "start"},
             **{name: output[name] for name in output.keys() if name != "model"},
             "out_dir": output.model,
             "settings": stage_settings(wildcards),
-            "start": {"path": start, **base_model_load(wildcards.dataset)},
+            "start": {"path": start, **base_model_load(wildcards.dataset, name)},
         }
         return json.dumps(doc)
 
@@ -68,7 +80,7 @@ def train_spec(stage_settings):
 MODEL_RESOURCES = {"mem_mb": 8000, "runtime": 60, "gpu": gpu_request(1)}
 
 
-def train_params(entry, stage_settings):
+def train_params(entry, stage_settings, model=None):
     """`params: **train_params(entry, stage_settings)`: the entry point (MODULE:FUNCTION taking
     (spec, resume)), the launcher arguments, the spec, and `settings`: what the spec holds of config,
     as a plain param, because Snakemake's params trigger skips params functions of input/output such
@@ -76,10 +88,10 @@ def train_params(entry, stage_settings):
     return {
         "entry": entry,
         "launch": train_launch,
-        "spec": train_spec(stage_settings),
+        "spec": train_spec(stage_settings, model),
         "settings": lambda wc: {
             "settings": stage_settings(wc),
-            "load": base_model_load(wc.dataset),
+            "load": base_model_load(wc.dataset, model(wc.dataset) if model else None),
             # CPU DDP processes change the global batch: a launcher change must rerun the stage.
             "launcher": dict(config["launcher"]),
         },

@@ -311,3 +311,16 @@ def test_in_history_flags_match_sequences_histories():
     via_merge = list_diagnostics(lists, in_history=in_history_flags(lists, samples, inter))["in_history_rate"]
     assert via_merge == pytest.approx(via_histories)
     assert 0 < via_merge < 1
+
+
+def test_ctr_auc_bootstrap_interval():
+    from recforge.eval.metrics import auc_bootstrap_ci
+
+    # Perfect separation: every resample with both classes has AUC 1, so the interval is [1, 1].
+    assert auc_bootstrap_ci(np.array([1, 1, 0, 0]), np.array([0.9, 0.8, 0.2, 0.1])) == [1.0, 1.0]
+    # Single class: no interval.
+    assert auc_bootstrap_ci(np.array([1, 1]), np.array([0.9, 0.8])) is None
+    # Perfectly wrong ranking: [0, 0]; a mixed ranking (AUC 0.875 above) lies inside its interval.
+    assert auc_bootstrap_ci(np.array([0, 0, 1, 1]), np.array([0.9, 0.8, 0.2, 0.1])) == [0.0, 0.0]
+    low, high = auc_bootstrap_ci(np.array([1, 1, 0, 0]), np.array([0.9, 0.4, 0.4, 0.2]), seed=3)
+    assert 0 <= low <= 0.875 <= high <= 1

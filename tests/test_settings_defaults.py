@@ -17,7 +17,9 @@ from recforge.methods.isir.clusters import ClusterConfig
 from recforge.methods.isir.teacher import TeacherSettings
 from recforge.methods.isir.verl import VerlDataConfig
 from recforge.methods.mf import MFConfig
+from recforge.methods.ctr_logreg import CtrLogRegSettings
 from recforge.methods.next_item import NextItemSettings
+from recforge.methods.reasoningrec import config as reasoningrec
 from recforge.methods.onerec import config as onerec
 from recforge.methods.persona4rec import settings as p4r
 from recforge.sid.rqvae import RQVAEConfig
@@ -48,10 +50,14 @@ ONE_TO_ONE = [
     (p4r.PersonaSettings, METHODS["persona4rec"]["personas"]),
     (p4r.SelectionSettings, METHODS["persona4rec"]["selection"]),
     (p4r.EncoderSettings, METHODS["persona4rec"]["encoder"]),
+    (CtrLogRegSettings, METHODS["ctr_logreg"]),
+    (reasoningrec.TextTask, METHODS["reasoningrec"]["description"]),
+    (reasoningrec.ReasoningTask, METHODS["reasoningrec"]["reasoning"]),
+    (reasoningrec.PredictSettings, METHODS["reasoningrec"]["predict"]),
 ]
 STAGES = [METHODS["onerec_think"][s] for s in ("stage1", "stage2", "stage3", "grpo")] + [
     METHODS["isir"][s] for s in ("sft", "grpo", "align")
-]
+] + [METHODS["reasoningrec"]["sft"]]
 
 
 def same(code, config) -> bool:
@@ -81,3 +87,13 @@ def test_every_training_stage_states_the_shared_keys(section):
     them: every stage section in config.yaml states each shared key, and no code default applies."""
     shared = {f.name for f in fields(StageSettings)} - {"seed"}  # isir's seed is the method-wide one
     assert shared <= set(section) | ({"max_train_samples"} if "kd_ratio" in section else set()), sorted(shared - set(section))
+
+
+def test_reasoningrec_top_level_and_profile_defaults_equal_config_yaml():
+    """ReasoningRecSettings' nested sections are dataclasses, compared section by section above; its
+    scalar keys and the profile task (TextTask with other defaults) here."""
+    section = METHODS["reasoningrec"]
+    code = reasoningrec.ReasoningRecSettings()
+    for name in ("model", "like_threshold", "history", "profile_items", "texts"):
+        assert getattr(code, name) == section[name], name
+    assert code.profile == reasoningrec.TextTask(**section["profile"])

@@ -26,6 +26,7 @@ BASELINES = ["global_mean", "user_mean", "item_mean", "mf", "popularity", "sasre
 ISIR = ["isir", "isir_noalign", "isir_cot"]
 ONEREC = ["onerec_think", "onerec_think_cot"]
 PERSONA4REC = ["rerank_base", "persona4rec", "persona4rec_blend"]
+REASONINGREC = ["ctr_logreg", "reasoningrec_zeroshot", "reasoningrec", "reasoningrec_noreason"]
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
@@ -110,9 +111,9 @@ def test_fixture_pipeline_end_to_end(workspace):
     metrics = json.loads((workspace / TARGET).read_text())
     config = workflow_config(workspace, FIXTURE_CONFIG)
     enabled = config["datasets"]["Movies"]["methods"]
-    assert set(BASELINES + ISIR + ONEREC) <= set(enabled)
+    assert set(BASELINES + ISIR + ONEREC + REASONINGREC) <= set(enabled)
     for method, (entry,) in metrics["methods"].items():
-        assert entry["protocol"] in {"rating", "topk"}
+        assert entry["protocol"] in {"rating", "topk", "ctr"}
         splits = {r["split"]: r for r in entry["results"]}
         assert splits["test"]["n"] == 300, method
         for value in splits["test"]["metrics"].values():
@@ -149,6 +150,20 @@ def test_fixture_pipeline_end_to_end(workspace):
     for method in ONEREC:
         test = next(r for r in metrics["methods"][method][0]["results"] if r["split"] == "test")
         assert test["metrics"]["out_of_catalogue_rate"] == 0, method
+    # Seed 004: windows with their label balance, both fine-tunes (K stratified, selected on valid AUC
+    # read at the prediction slot), and the cost of the slot readout next to generating the reasoning.
+    rr = workspace / "results/Movies/reasoningrec"
+    balance = json.loads((rr / "windows.json").read_text())
+    assert balance["test"]["n"] == 300 and 0 < balance["test"]["positive_rate"] < 1
+    for variant in ("reason", "noreason"):
+        report = json.loads((rr / f"sft_{variant}.report.json").read_text())
+        assert report["train_samples"] == 16 and report["train_positive"] == 8, variant
+        assert report["selection"]["key"] == "AUC" and report["reasoning"] == (variant == "reason")
+        assert (rr / f"sft_{variant}" / "model.safetensors").exists()
+    for method in REASONINGREC[1:]:
+        cost = efficiency[method]
+        assert cost["slot"]["n"] == 300 and cost["slot"]["generated_tokens"] == 0, method
+        assert cost["with_reasoning"]["mean_generated_tokens"] > 1, method
     for method in enabled:
         assert list((workspace / f"results/Movies/benchmarks/{method}").glob("*.tsv"))
         assert list((workspace / f"results/Movies/logs/{method}").glob("*.log"))

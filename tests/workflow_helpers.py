@@ -125,8 +125,14 @@ def check_rerank(method: str, split: str, metrics: dict, settings: dict) -> None
     assert 0 <= metrics["NDCG@10"] <= metrics["HIT@10"], (method, split)
 
 
+def check_ctr(method: str, split: str, metrics: dict, settings: dict) -> None:
+    """AUC (from probabilities; the evaluator refuses hard labels) in [0, 1] and a finite log-loss."""
+    assert _finite_number(metrics["AUC"]) and 0 <= metrics["AUC"] <= 1, (method, split, metrics["AUC"])
+    assert _finite_number(metrics["log_loss"]) and metrics["log_loss"] > 0, (method, split)
+
+
 #: Invariants every method of a protocol must satisfy on every split it reports, keyed by protocol.
-PROTOCOL_INVARIANTS = {"topk": check_topk, "rating": check_rating, "rerank": check_rerank}
+PROTOCOL_INVARIANTS = {"topk": check_topk, "rating": check_rating, "rerank": check_rerank, "ctr": check_ctr}
 
 
 def check_metrics_invariants(metrics: dict, config: dict, table: dict, dataset: str) -> None:

@@ -277,6 +277,28 @@ def log_loss(labels: np.ndarray, probabilities: np.ndarray, eps: float = 1e-15) 
     return float(-(y * np.log(p) + (1.0 - y) * np.log1p(-p)).mean())
 
 
+def auc_bootstrap_ci(labels: np.ndarray, scores: np.ndarray, n_boot: int = 1000, level: float = 0.95,
+                     seed: int = 0) -> list[float] | None:
+    """Percentile bootstrap interval of the AUC: `n_boot` resamples of the samples with replacement
+    (seeded), resamples with a single class skipped. None when the labels have a single class."""
+    y = np.asarray(labels).astype(bool)
+    s = check_probabilities(scores)
+    if y.all() or not y.any():
+        return None
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, y.size, y.size)
+        yb = y[idx]
+        if yb.all() or not yb.any():
+            continue
+        ranks = pd.Series(s[idx]).rank(method="average").to_numpy()
+        n_pos = int(yb.sum())
+        values.append((ranks[yb].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * (yb.size - n_pos)))
+    tail = (1.0 - level) / 2.0
+    return [float(np.quantile(values, tail)), float(np.quantile(values, 1.0 - tail))]
+
+
 def label_balance(labels: np.ndarray) -> dict[str, float]:
     """Positive and negative counts and the positive rate of binary labels."""
     y = np.asarray(labels).astype(bool)

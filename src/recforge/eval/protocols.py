@@ -220,6 +220,8 @@ def _score_ctr(
         "like_threshold": float(like_threshold),
         "n_unlabelled": int((~labelled).sum()),
         "label_balance": M.label_balance(labels),
+        # Test sets of a few hundred samples with ~7% negatives: the AUC's sampling spread matters.
+        "auc_ci95": M.auc_bootstrap_ci(labels, prob),
     }
 
 

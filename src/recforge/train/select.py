@@ -29,14 +29,16 @@ log = logging.getLogger(__name__)
 
 SELECTION, BEST_STATE = "selection.json", "best_state.safetensors"
 
-METRICS = ("hr", "ndcg", "loss")
+METRICS = ("hr", "ndcg", "loss", "auc")
 
 
 def metric_key(metric: str, k: int = 10) -> tuple[str, str]:
-    """(record key, "max"/"min") of a selection metric: hr -> HR@k, ndcg -> NDCG@k, loss -> eval_loss."""
+    """(record key, "max"/"min") of a selection metric: hr -> HR@k, ndcg -> NDCG@k, loss -> eval_loss,
+    auc -> AUC (a CTR method's valid AUC, computed by its rank_fn)."""
     if metric not in METRICS:
         raise ValueError(f"unknown selection metric {metric!r}; known: {list(METRICS)}")
-    return {"hr": (f"HR@{k}", "max"), "ndcg": (f"NDCG@{k}", "max"), "loss": ("eval_loss", "min")}[metric]
+    return {"hr": (f"HR@{k}", "max"), "ndcg": (f"NDCG@{k}", "max"), "loss": ("eval_loss", "min"),
+            "auc": ("AUC", "max")}[metric]
 
 
 def select_best(records: Sequence[dict], key: str, mode: str = "max") -> int:

@@ -10,6 +10,7 @@ from recforge.data.adapters.amazon2023 import load_amazon2023
 from recforge.data.adapters.llm4rec import load_llm4rec
 from recforge.data.adapters.minionerec import load_minionerec
 from recforge.data.adapters.movielens import load_movielens
+from recforge.data.adapters.reasoningrec import load_reasoningrec
 from recforge.data.adapters.sequential_txt import load_sequential_txt
 from recforge.data.canonical import CanonicalDataset
 
@@ -20,11 +21,12 @@ ADAPTERS: dict[str, Callable[..., CanonicalDataset]] = {
     "amazon2023": load_amazon2023,
     "movielens": load_movielens,
     "minionerec": load_minionerec,
+    "reasoningrec": load_reasoningrec,
 }
 
 # Adapters whose source has review text: name -> reader of (user_id, item_id, timestamp, rating,
 # review_title, review_text) rows, for review-based methods (Persona4Rec).
 REVIEW_READERS: dict[str, Callable[..., "pd.DataFrame"]] = {"amazon2018": read_review_texts}
 
-__all__ = ["ADAPTERS", "REVIEW_READERS", "load_amazon2018", "load_amazon2023", "load_llm4rec", "load_minionerec", "load_movielens",
-           "load_sequential_txt"]
+__all__ = ["ADAPTERS", "REVIEW_READERS", "load_amazon2018", "load_amazon2023", "load_llm4rec", "load_minionerec",
+           "load_movielens", "load_reasoningrec", "load_sequential_txt"]

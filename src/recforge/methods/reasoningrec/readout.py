@@ -1,0 +1,80 @@
+"""P(Yes) at the prediction slot: the prompt's assistant turn is prefilled with "Prediction:", and the
+next-token logits of the two answer tokens (" Yes", " No": one token each in SmolLM2's and Llama's
+vocabularies) go through one softmax over the two: P(Yes) = exp(l_yes) / (exp(l_yes) + exp(l_no)) =
+sigmoid(l_yes - l_no). No sampling and no parsing of generated text. A tokenizer that writes an answer
+in several tokens (the tiny model's small BPE) gets the same softmax over the two answers' summed
+token log-probabilities, scored by teacher forcing.
+
+The seed instead took softmax over the whole vocabulary, then a second softmax of the two
+probabilities (monotone in p_yes - p_no, not in p_yes / (p_yes + p_no)), at the first Yes/No the model
+happened to generate (seed notes 3.8)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PREFILL = "Prediction:"
+ANSWERS = (" Yes", " No")
+
+
+def answer_token_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The token ids of " Yes" and " No" (one each for a real chat model's vocabulary)."""
+    yes, no = (tokenizer(word, add_special_tokens=False)["input_ids"] for word in ANSWERS)
+    if yes == no or not yes or not no:
+        raise ValueError(f"the tokenizer cannot tell {ANSWERS} apart: {yes} vs {no}")
+    return yes, no
+
+
+def p_yes(logits: np.ndarray, yes: int, no: int) -> np.ndarray:
+    """Rows of next-token logits (n, vocab) -> P(Yes) from the softmax over the two answer tokens."""
+    logits = np.asarray(logits, dtype="float64")
+    diff = logits[:, yes] - logits[:, no]
+    return np.array([1.0 / (1.0 + math.exp(-d)) if d >= 0 else math.exp(d) / (1.0 + math.exp(d)) for d in diff])
+
+
+def slot_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], batch_size: int) -> np.ndarray:
+    """P(Yes) for each full prompt text (chat template + "Prediction:"), in the order given. Batches of
+    prompts of similar length (sorted by token count: left padding to a long neighbour costs a
+    forward pass over the padding), the logits of the last position only (a 49k vocabulary makes full
+    logits large)."""
+    import torch
+
+    yes, no = answer_token_ids(tokenizer)
+    tokenizer.padding_side = "left"
+    device = next(model.parameters()).device
+    encoded = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
+    order = np.argsort([len(ids) for ids in encoded], kind="stable")
+    out = np.zeros(len(prompts))
+    started, every = time.perf_counter(), max(1, 100 // batch_size)
+    with torch.no_grad():
+        for n, start in enumerate(range(0, len(order), batch_size)):
+            if n and n % every == 0:
+                log.info("P(Yes): %d/%d prompts, %.1f s", start, len(order), time.perf_counter() - started)
+            idx = order[start : start + batch_size]
+            batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(device)
+            if len(yes) == len(no) == 1:
+                logits = model(**batch, logits_to_keep=1).logits[:, -1, :]
+                out[idx] = p_yes(logits[:, [yes[0], no[0]]].float().cpu().numpy(), 0, 1)
+            else:
+                scores = np.stack([_sequence_logprob(model, batch, ids) for ids in (yes, no)], axis=1)
+                out[idx] = p_yes(scores, 0, 1)
+    return out
+
+
+def _sequence_logprob(model: Any, batch: Any, ids: list[int]) -> np.ndarray:
+    """Summed log-probabilities of the answer tokens `ids` after each (left-padded) prompt."""
+    import torch
+
+    answer = torch.tensor(ids, device=batch["input_ids"].device).expand(len(batch["input_ids"]), -1)
+    input_ids = torch.cat([batch["input_ids"], answer], dim=1)
+    mask = torch.cat([batch["attention_mask"], torch.ones_like(answer)], dim=1)
+    logits = model(input_ids=input_ids, attention_mask=mask, logits_to_keep=len(ids) + 1).logits[:, :-1, :].float()
+    return torch.log_softmax(logits, dim=-1).gather(2, answer.unsqueeze(-1)).squeeze(-1).sum(dim=1).cpu().numpy()
