@@ -29,6 +29,7 @@ include: "rules/models.smk"
 include: "rules/isir.smk"
 include: "rules/sid.smk"
 include: "rules/onerec.smk"
+include: "rules/reclm.smk"
 include: "rules/evaluate.smk"
 
 

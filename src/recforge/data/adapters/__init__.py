@@ -9,6 +9,7 @@ from recforge.data.adapters.amazon2023 import load_amazon2023
 from recforge.data.adapters.llm4rec import load_llm4rec
 from recforge.data.adapters.minionerec import load_minionerec
 from recforge.data.adapters.movielens import load_movielens
+from recforge.data.adapters.reclm import load_reclm
 from recforge.data.adapters.sequential_txt import load_sequential_txt
 from recforge.data.canonical import CanonicalDataset
 
@@ -18,7 +19,8 @@ ADAPTERS: dict[str, Callable[..., CanonicalDataset]] = {
     "amazon2023": load_amazon2023,
     "movielens": load_movielens,
     "minionerec": load_minionerec,
+    "reclm": load_reclm,
 }
 
 __all__ = ["ADAPTERS", "load_amazon2023", "load_llm4rec", "load_minionerec", "load_movielens",
-           "load_sequential_txt"]
+           "load_reclm", "load_sequential_txt"]
