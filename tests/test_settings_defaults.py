@@ -19,6 +19,7 @@ from recforge.methods.isir.verl import VerlDataConfig
 from recforge.methods.mf import MFConfig
 from recforge.methods.next_item import NextItemSettings
 from recforge.methods.onerec import config as onerec
+from recforge.methods.reclm import config as reclm
 from recforge.sid.rqvae import RQVAEConfig
 from recforge.train.settings import StageSettings
 
@@ -39,12 +40,18 @@ ONE_TO_ONE = [
     (onerec.RankEvalConfig, METHODS["onerec_think"]["rank_eval"]),
     (onerec.RejectionConfig, METHODS["onerec_think"]["rejection"]),
     (onerec.PredictConfig, METHODS["onerec_think"]["predict"]),
+    (reclm.TeacherConfig, METHODS["reclm"]["teacher"]),
+    (reclm.SampleConfig, METHODS["reclm"]["samples"]),
+    (reclm.SFTConfig, METHODS["reclm"]["sft"]),
+    (reclm.RetConfig, METHODS["reclm"]["ret"]),
+    (reclm.RankEvalConfig, METHODS["reclm"]["rank_eval"]),
+    (reclm.PredictConfig, METHODS["reclm"]["predict"]),
     (RQVAEConfig, CONFIG["sid"]["rqvae"]),
     (ItemSummaryConfig, CONFIG["llm"]["tasks"]["item_summary"]),
 ]
 STAGES = [METHODS["onerec_think"][s] for s in ("stage1", "stage2", "stage3", "grpo")] + [
     METHODS["isir"][s] for s in ("sft", "grpo", "align")
-]
+] + [METHODS["reclm"]["sft"]]
 
 
 def same(code, config) -> bool:

@@ -24,6 +24,9 @@ TARGET = "results/Movies/metrics.json"
 BASELINES = ["global_mean", "user_mean", "item_mean", "mf", "popularity", "sasrec"]
 ISIR = ["isir", "isir_noalign", "isir_cot"]
 ONEREC = ["onerec_think", "onerec_think_cot"]
+RECLM = ["reclm_cgen", "reclm_token", "reclm_ret"]
+# SASRec is RecLM's teacher: its labels, and so the three RecLM models, depend on the SASRec model.
+SASREC_DOWNSTREAM = {"reclm_samples": 1, "reclm_sft": 3, "reclm_predict": 3}
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
@@ -108,7 +111,7 @@ def test_fixture_pipeline_end_to_end(workspace):
     metrics = json.loads((workspace / TARGET).read_text())
     config = workflow_config(workspace, FIXTURE_CONFIG)
     enabled = config["datasets"]["Movies"]["methods"]
-    assert set(BASELINES + ISIR + ONEREC) <= set(enabled)
+    assert set(BASELINES + ISIR + ONEREC + RECLM) <= set(enabled)
     for method, (entry,) in metrics["methods"].items():
         assert entry["protocol"] in {"rating", "topk"}
         splits = {r["split"]: r for r in entry["results"]}
@@ -147,6 +150,20 @@ def test_fixture_pipeline_end_to_end(workspace):
     for method in ONEREC:
         test = next(r for r in metrics["methods"][method][0]["results"] if r["split"] == "test")
         assert test["metrics"]["out_of_catalogue_rate"] == 0, method
+    # Seed 001: the intermediate dataset, the teacher-labelled samples, one model per variant, and lists
+    # that name real items only (out-of-catalogue rate exactly 0), never the history, never repeated.
+    for name in ["data/category.jsonl", "data/metas.jsonl", "data/sequential.jsonl", "samples.parquet",
+                 "cgen/model", "token/model", "ret/model/retrieval_head.safetensors"]:
+        assert (workspace / "results/Movies/reclm" / name).exists(), name
+    for method in RECLM:
+        test = next(r for r in metrics["methods"][method][0]["results"] if r["split"] == "test")["metrics"]
+        assert test["mean_list_length"] > 0, method
+        assert test["out_of_catalogue_rate"] == 0 and test["repeat_rate"] == 0 and test["in_history_rate"] == 0, method
+        diag = efficiency[method]
+        assert diag["splits"]["test"]["non_exist_rate"] == 0 and diag["splits"]["test"]["entries"] > 0, method
+        assert diag["throughput"]["constrained"]["non_exist_rate"] == 0, method
+        assert diag["throughput"]["constrained_lists_per_s"] > 0 and diag["throughput"]["unconstrained_lists_per_s"] > 0
+        assert 0 <= diag["multi_round"]["general_reply_clean_rate"] <= 1, method
     for method in enabled:
         assert list((workspace / f"results/Movies/benchmarks/{method}").glob("*.tsv"))
         assert list((workspace / f"results/Movies/logs/{method}").glob("*.log"))
@@ -160,7 +177,7 @@ def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump({"methods": {"sasrec": {"hidden_size": 32}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
-    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 1, "gather_metrics": 1}
+    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 4, "gather_metrics": 1, **SASREC_DOWNSTREAM}
 
     changed.write_text(yaml.safe_dump({"methods": {"mf": {"dim": 8}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
@@ -220,7 +237,7 @@ def test_killed_run_resumes_and_loses_nothing(workspace):
     # finishes the job that was killed and leaves finished artifacts alone.
     snakemake(workspace, TARGET, "--unlock", "--configfile", FIXTURE_CONFIG)
     jobs = planned_jobs(workspace, TARGET, "--rerun-incomplete", "--configfile", FIXTURE_CONFIG)
-    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 1, "gather_metrics": 1}
+    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 4, "gather_metrics": 1, **SASREC_DOWNSTREAM}
     snakemake(workspace, TARGET, "-c2", "--rerun-incomplete", "--configfile", FIXTURE_CONFIG)
     assert json.loads((workspace / "results/Movies/metrics/popularity.json").read_text()) == before
     assert planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG) == {}

@@ -40,7 +40,7 @@ class TeacherConfig:
 class SampleConfig:
     """SFT samples (seed notes 001, B.1-B.3), drawn from train events only."""
 
-    samples_per_user: int = 4  # the seed draws one fresh sample per user per epoch
+    samples_per_user: int = 2  # the seed draws one fresh sample per user per epoch
     max_item_length: int = 10  # most recent history items in a prompt
     topk: int = 10  # item_count ~ U{1..topk} for train labels; valid/test prompts ask for topk
     candidate_num: int = 20  # candidate templates: U{topk..candidate_num} candidates
@@ -48,9 +48,14 @@ class SampleConfig:
     multi_round_ratio: float = 0.1  # share of train samples with a general-chat turn
     chat_path: str = "resources/chat/general_chat.jsonl"
     idx: bool = True  # number the items "1. ", "2. ", ...
+    # Valid/test prompt: -1 the seed's test wording (SFTTestSeqRec-CS-MR), 0 or 2 a train template (the
+    # seed's "-MR-same" test tasks, RecLM-ret's test); a tiny model trained from scratch only knows those.
+    eval_template: int = 0
     seed: int = 0
 
     def __post_init__(self) -> None:
+        if self.eval_template not in (-1, 0, 2):
+            raise ValueError(f"samples.eval_template must be -1, 0 or 2, got {self.eval_template!r}")
         if self.tasks not in ("cs_mr", "mr"):
             raise ValueError(f"samples.tasks must be cs_mr or mr, got {self.tasks!r}")
         if not 0 <= self.multi_round_ratio <= 1:
@@ -105,8 +110,8 @@ class RankEvalConfig:
     """Valid ranking for checkpoint selection: constrained generation on a seeded valid subset."""
 
     valid_samples: int = 200
-    batch_size: int = 32
-    max_new_tokens: int = 160
+    batch_size: int = 100
+    max_new_tokens: int = 128
     seed: int = 0
 
 
@@ -114,9 +119,9 @@ class RankEvalConfig:
 class PredictConfig:
     k: int = 10  # list length (the seed's topk)
     num_beams: int = 1  # 1: greedy, as every seed script
-    batch_size: int = 32
-    max_new_tokens: int = 160  # the whole answer (k numbered items)
+    batch_size: int = 128
+    max_new_tokens: int = 128  # the whole answer (k numbered items)
     splits: tuple[str, ...] = ("test",)
-    throughput_rows: int = 64  # rows timed with and without the trie (efficiency file)
+    throughput_rows: int = 128  # rows timed with and without the trie (efficiency file)
     multi_round_rows: int = 32  # test rows asked a general question after the recommendation
     seed: int = 0

@@ -16,7 +16,8 @@ a general-chat pair is put before or after the recommendation turn (2 rounds). T
 "1. <SOI>A<EOI>\\n 2. <SOI>B<EOI>\\n" (numbers when `idx`).
 
 Valid and test prompts (`eval_rows`): the sample's last `max_item_length` history items (events before
-the target, recforge.data.sequences.histories), the test template, item_count = topk; label [target].
+the target, recforge.data.sequences.histories), template `eval_template` (-1: the seed's test wording),
+item_count = topk; label [target].
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def eval_rows(interactions: pd.DataFrame, samples: pd.DataFrame, splits: Sequenc
         "history": [list(h[-cfg.max_item_length:]) for h in full],
         "target": chosen["item_id"].astype(str).tolist(),
         "outputs": [[str(t)] for t in chosen["item_id"]],
-        "item_count": cfg.topk, "template": EVAL_TEMPLATE, "candidates": [[] for _ in range(len(chosen))],
+        "item_count": cfg.topk, "template": cfg.eval_template, "candidates": [[] for _ in range(len(chosen))],
         "chat": -1, "chat_first": False, "excluded": [list(h) for h in full],
     })
 
