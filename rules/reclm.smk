@@ -40,7 +40,9 @@ rule reclm_export:
 rule reclm_samples:
     input:
         **data_tables(),
-        teacher=rules.sasrec_train.output.model,
+        # ancient(): a rerun of sasrec_train with the same settings (a resumed or forced job) does not
+        # relabel; a change of methods.sasrec does, through the `teacher_settings` param.
+        teacher=ancient(rules.sasrec_train.output.model),
         chat=lambda wc: reclm_config(wc.dataset, "samples")["chat_path"],
     output:
         f"{RECLM}/samples.parquet",
@@ -57,6 +59,7 @@ rule reclm_samples:
     params:
         samples=lambda wc: reclm_config(wc.dataset, "samples"),
         teacher=lambda wc: reclm_config(wc.dataset, "teacher"),
+        teacher_settings=lambda wc: method_config(wc.dataset, "sasrec"),
     script:
         "../workflow/scripts/reclm_samples.py"
 

@@ -286,3 +286,81 @@ def test_a_taken_port_is_reported(teacher_model):
         with pytest.raises(TeacherUnavailable, match="exited|not healthy|answers"):
             with TeacherService(path, port, start_timeout_s=30):
                 pass
+
+
+# ------------------------------------------------------------------------------------ decoding
+TITLES = {"1": "The Matrix", "2": "Heat", "3": "Heat 2", "4": "Alien", "5": "Aliens", "6": "a movie night"}
+
+
+@pytest.fixture(scope="module")
+def eager_model(tokenizer):
+    """A random tiny Qwen3 whose <SOI> logit is raised by 8, so that it opens items all the time: the
+    decoder alone must then keep every item real, new and outside the history."""
+    from transformers import Qwen3ForCausalLM
+
+    from recforge.models.tiny import TinyModelConfig, qwen3_config
+
+    soi = tokenizer.convert_tokens_to_ids(ITEM_START)
+
+    class Eager(Qwen3ForCausalLM):
+        def forward(self, *args, **kwargs):
+            out = super().forward(*args, **kwargs)
+            out.logits[..., soi] += 8.0
+            return out
+
+    shape = TinyModelConfig(hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, num_kv_heads=1, head_dim=16)
+    torch.manual_seed(0)
+    model = Eager(qwen3_config(shape, len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id)).eval()
+    return model
+
+
+def decoder_for(tokenizer, head=None):
+    from recforge.methods.reclm.decode import Decoder
+    from recforge.methods.reclm.vocab import build_trie
+
+    return Decoder(tokenizer, build_trie(tokenizer, TITLES), TITLES, head)
+
+
+def prompts(tokenizer, n):
+    return [tokenizer.apply_chat_template([{"role": "user", "content": f"Recommend {i} movies."}], tokenize=False,
+                                          add_generation_prompt=True) for i in range(n)]
+
+
+def test_constrained_lists_are_real_new_and_outside_the_history(tokenizer, eager_model):
+    decoder = decoder_for(tokenizer)
+    history = [["2", "4"], [], ["1", "3", "5"]]
+    lists = decoder.rank(eager_model, prompts(tokenizer, 3), history, k=10, max_new_tokens=60, batch_size=2)
+    assert any(lists)
+    for items, seen in zip(lists, history):
+        assert set(items) <= set(TITLES) and not set(items) & set(seen)  # out-of-domain rate exactly 0
+        assert len(items) == len(set(items))
+    # Without the trie the same model never completes a real item (it opens <SOI> over and over).
+    free = decoder.rank(eager_model, prompts(tokenizer, 3), history, k=10, max_new_tokens=60, constrained=False)
+    got = diagnostics(free, history, ["1"] * 3, set(TITLES), {}, {}, k=10)
+    assert got["entries"] == 0 or got["non_exist_rate"] > 0
+    # Outside item spans the text is free: a general reply decodes with the processor on.
+    text = decoder.generate_text(eager_model, prompts(tokenizer, 1), max_new_tokens=20, constrained=True)[0]
+    for span in S_SPANS(text):
+        assert span in TITLES.values()
+
+
+def S_SPANS(text):
+    from recforge.methods.reclm.decode import SPAN
+
+    return [s for s in SPAN.findall(text)]
+
+
+def test_retrieval_lists_exclude_history_and_repeats(tokenizer, eager_model):
+    from recforge.methods.reclm.decode import RetrievalHead
+
+    torch.manual_seed(1)
+    head = RetrievalHead(32, 8, torch.randn(len(TITLES), 4))
+    decoder = decoder_for(tokenizer, head)
+    history = [["2"], ["1", "3", "4", "5"]]
+    lists = decoder.rank(eager_model, prompts(tokenizer, 2), history, k=3, max_new_tokens=80)
+    assert len(lists[0]) == 3 and lists[1] in (["2"], ["6"], ["2", "6"], ["6", "2"])
+    for items, seen in zip(lists, history):
+        assert set(items) <= set(TITLES) and not set(items) & set(seen) and len(items) == len(set(items))
+    # The first pick is the head's best item outside the history (inner products, no temperature).
+    decoder_rows = decoder.trie.item_ids
+    assert lists[0][0] in decoder_rows
