@@ -42,7 +42,6 @@ ONE_TO_ONE = [
     (onerec.PredictConfig, METHODS["onerec_think"]["predict"]),
     (reclm.TeacherConfig, METHODS["reclm"]["teacher"]),
     (reclm.SampleConfig, METHODS["reclm"]["samples"]),
-    (reclm.SFTConfig, METHODS["reclm"]["sft"]),
     (reclm.RetConfig, METHODS["reclm"]["ret"]),
     (reclm.RankEvalConfig, METHODS["reclm"]["rank_eval"]),
     (reclm.PredictConfig, METHODS["reclm"]["predict"]),

@@ -109,7 +109,7 @@ class RetConfig:
 class RankEvalConfig:
     """Valid ranking for checkpoint selection: constrained generation on a seeded valid subset."""
 
-    valid_samples: int = 200
+    valid_samples: int = 100
     batch_size: int = 100
     max_new_tokens: int = 128
     seed: int = 0
