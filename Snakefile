@@ -31,6 +31,7 @@ include: "rules/sid.smk"
 include: "rules/onerec.smk"
 include: "rules/persona4rec.smk"
 include: "rules/reasoningrec.smk"
+include: "rules/reclm.smk"
 include: "rules/evaluate.smk"
 
 

@@ -215,3 +215,22 @@ def test_bad_arguments(trie):
         TrieLogitsProcessor(trie, 3, 5, "sid", eos_token_id=EOS)  # 5 is an item token
     with pytest.raises(ValueError, match="vocabulary"):
         sid(trie)(batch([[]]), torch.zeros(1, 8))  # trie tokens beyond the scores' width
+
+
+def test_title_excluded_items_are_never_allowed(trie):
+    """Per-prompt exclusions (a recommender's history): prompt 0 (rows 0-1, two beams) excludes c = [5, 3]
+    and d = [7]; prompt 1 (rows 2-3) excludes nothing."""
+    processor = title(trie, excluded=[[2, 3], []], num_beams=2)
+    rows = [[0, SOI], [SOI, 5], [0, SOI], [SOI, 5]]  # 0: free text before the item
+    got = allowed_sets(processor, rows)
+    assert got[0] == {5, 2} and got[1] == {1}
+    assert got[2] == {5, 7, 2} and got[3] == {1, 3}
+    # Excluded items count as listed: with every other item listed, no item can be opened any more.
+    everything_else = [SOI, 5, 1, 2, EOI, SOI, 5, 1, EOI, SOI, 2, 9, 9, 9, EOI, SOI, 5, 1, 4, EOI]
+    free = allowed_sets(title(trie, excluded=[[2, 3]], num_beams=1), [everything_else])[0]
+    assert SOI not in free and EOS in free
+
+
+def test_excluded_needs_title_pruning(trie):
+    with pytest.raises(ValueError, match="excluded"):
+        title(trie, excluded=[[0]], prune_generated=False)

@@ -22,6 +22,7 @@ from recforge.methods.next_item import NextItemSettings
 from recforge.methods.reasoningrec import config as reasoningrec
 from recforge.methods.onerec import config as onerec
 from recforge.methods.persona4rec import settings as p4r
+from recforge.methods.reclm import config as reclm
 from recforge.sid.rqvae import RQVAEConfig
 from recforge.train.settings import StageSettings
 
@@ -42,6 +43,11 @@ ONE_TO_ONE = [
     (onerec.RankEvalConfig, METHODS["onerec_think"]["rank_eval"]),
     (onerec.RejectionConfig, METHODS["onerec_think"]["rejection"]),
     (onerec.PredictConfig, METHODS["onerec_think"]["predict"]),
+    (reclm.TeacherConfig, METHODS["reclm"]["teacher"]),
+    (reclm.SampleConfig, METHODS["reclm"]["samples"]),
+    (reclm.RetConfig, METHODS["reclm"]["ret"]),
+    (reclm.RankEvalConfig, METHODS["reclm"]["rank_eval"]),
+    (reclm.PredictConfig, METHODS["reclm"]["predict"]),
     (RQVAEConfig, CONFIG["sid"]["rqvae"]),
     (ItemSummaryConfig, CONFIG["llm"]["tasks"]["item_summary"]),
     # the nested sections are compared one by one below
@@ -57,7 +63,7 @@ ONE_TO_ONE = [
 ]
 STAGES = [METHODS["onerec_think"][s] for s in ("stage1", "stage2", "stage3", "grpo")] + [
     METHODS["isir"][s] for s in ("sft", "grpo", "align")
-] + [METHODS["reasoningrec"]["sft"]]
+] + [METHODS["reasoningrec"]["sft"], METHODS["reclm"]["sft"]]
 
 
 def same(code, config) -> bool:

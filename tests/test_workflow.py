@@ -27,6 +27,10 @@ ISIR = ["isir", "isir_noalign", "isir_cot"]
 ONEREC = ["onerec_think", "onerec_think_cot"]
 PERSONA4REC = ["rerank_base", "persona4rec", "persona4rec_blend"]
 REASONINGREC = ["ctr_logreg", "reasoningrec_zeroshot", "reasoningrec", "reasoningrec_noreason"]
+RECLM = ["reclm_cgen", "reclm_token", "reclm_ret"]
+# SASRec is RecLM's teacher: a change of its settings relabels and retrains the three RecLM models (a
+# rerun with the same settings does not: rules/reclm.smk).
+SASREC_DOWNSTREAM = {"reclm_samples": 1, "reclm_sft": 3, "reclm_predict": 3}
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
@@ -111,7 +115,7 @@ def test_fixture_pipeline_end_to_end(workspace):
     metrics = json.loads((workspace / TARGET).read_text())
     config = workflow_config(workspace, FIXTURE_CONFIG)
     enabled = config["datasets"]["Movies"]["methods"]
-    assert set(BASELINES + ISIR + ONEREC + REASONINGREC) <= set(enabled)
+    assert set(BASELINES + ISIR + ONEREC + RECLM + REASONINGREC) <= set(enabled)
     for method, (entry,) in metrics["methods"].items():
         assert entry["protocol"] in {"rating", "topk", "ctr"}
         splits = {r["split"]: r for r in entry["results"]}
@@ -164,6 +168,20 @@ def test_fixture_pipeline_end_to_end(workspace):
         cost = efficiency[method]
         assert cost["slot"]["n"] == 300 and cost["slot"]["generated_tokens"] == 0, method
         assert cost["with_reasoning"]["mean_generated_tokens"] > 1, method
+    # Seed 001: the intermediate dataset, the teacher-labelled samples, one model per variant, and lists
+    # that name real items only (out-of-catalogue rate exactly 0), never the history, never repeated.
+    for name in ["data/category.jsonl", "data/metas.jsonl", "data/sequential.jsonl", "samples.parquet",
+                 "cgen/model", "token/model", "ret/model/retrieval_head.safetensors"]:
+        assert (workspace / "results/Movies/reclm" / name).exists(), name
+    for method in RECLM:
+        test = next(r for r in metrics["methods"][method][0]["results"] if r["split"] == "test")["metrics"]
+        assert test["mean_list_length"] > 0, method
+        assert test["out_of_catalogue_rate"] == 0 and test["repeat_rate"] == 0 and test["in_history_rate"] == 0, method
+        diag = efficiency[method]
+        assert diag["splits"]["test"]["non_exist_rate"] == 0 and diag["splits"]["test"]["entries"] > 0, method
+        assert diag["throughput"]["constrained"]["non_exist_rate"] == 0, method
+        assert diag["throughput"]["constrained_lists_per_s"] > 0 and diag["throughput"]["unconstrained_lists_per_s"] > 0
+        assert 0 <= diag["multi_round"]["general_reply_clean_rate"] <= 1, method
     for method in enabled:
         assert list((workspace / f"results/Movies/benchmarks/{method}").glob("*.tsv"))
         assert list((workspace / f"results/Movies/logs/{method}").glob("*.log"))
@@ -211,7 +229,7 @@ def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump({"methods": {"sasrec": {"hidden_size": 32}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
-    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 1, "gather_metrics": 1}
+    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 4, "gather_metrics": 1, **SASREC_DOWNSTREAM}
 
     changed.write_text(yaml.safe_dump({"methods": {"mf": {"dim": 8}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))

@@ -151,6 +151,7 @@ def constrained_generate(
     item_end: str | None = None,
     prune_generated: bool = True,
     engine: str = "auto",
+    exclude: Sequence[Sequence[str]] | None = None,
 ) -> list[list[str]]:
     """Per prompt, up to `k` distinct item ids ranked by beam score (first occurrence kept).
 
@@ -165,6 +166,10 @@ def constrained_generate(
     length, which favours long titles. `eos_token_id` defaults to the tokenizer's, `pad_token_id` to
     the tokenizer's pad (else EOS). Prompts are left-padded, so the processor's prompt_length is the
     padded length of the batch.
+
+    `exclude` (title mode): per prompt, item ids that may not be generated (e.g. its history); the
+    trie treats them as already listed, so no beam can write them (TrieLogitsProcessor.excluded).
+    With num_beams 1 the search is greedy (scores 0).
 
     `engine`: "transformers", "shared_prefill" (SID mode with items of one length, the usual SID trie;
     same beams, each prompt encoded once) or "auto" (shared_prefill where it applies).
@@ -195,6 +200,9 @@ def constrained_generate(
                                        or max_new_tokens != trie.max_length + 1):
         raise ValueError("the shared_prefill engine decodes SID mode only, one item per beam "
                          "(num_return_sequences = num_beams, max_new_tokens = SID length + 1)")
+    if exclude is not None and (mode != "title" or len(exclude) != len(prompts)):
+        raise ValueError("exclude needs title mode and one item list per prompt")
+    row_of = {item: n for n, item in enumerate(trie.item_ids)} if exclude is not None else {}
     start_id, end_id = markers(tokenizer, mode, item_start, item_end)
     eos = tokenizer.eos_token_id if eos_token_id is None else eos_token_id
     if eos is None:
@@ -234,6 +242,9 @@ def constrained_generate(
             item_start_id=start_id if mode == "title" else None,
             eos_token_id=eos,
             prune_generated=prune_generated,
+            excluded=None if exclude is None else [
+                [row_of[i] for i in exclude[j] if i in row_of] for j in range(first, first + len(batch))],
+            num_beams=num_beams,
         )
         if engine == "shared_prefill":
             generated, scores = sid_beam_search(model, encoded, trie, processor, num_beams)
@@ -242,7 +253,10 @@ def constrained_generate(
                 **encoded, generation_config=config, logits_processor=LogitsProcessorList([processor])
             )
             generated = out.sequences[:, prompt_length:].view(len(batch), num_return_sequences, -1)
-            scores = out.sequences_scores.view(len(batch), num_return_sequences)
+            if getattr(out, "sequences_scores", None) is None:  # greedy search (num_beams 1) has no beam scores
+                scores = torch.zeros(len(batch), num_return_sequences)
+            else:
+                scores = out.sequences_scores.view(len(batch), num_return_sequences)
         bound = _placeholder_bound(max_new_tokens, length_penalty)
         ranked.extend(_rank(generated.tolist(), scores.tolist(), bound, trie, mode, start_id, end_id, k))
     return ranked

@@ -57,6 +57,11 @@ class TrieLogitsProcessor(LogitsProcessor):
             never allowed inside an item in title mode.
         prune_generated: title mode: close branches whose items were all listed already in this
             answer (RecLM's duplicate pruning). SID mode generates one item, so it never applies.
+        excluded: title mode with prune_generated: per prompt, trie item rows (indices into
+            `trie.item_ids`) that count as listed from the start, so they can never be generated
+            (a recommender's history exclusion). Row r of the scores belongs to prompt
+            r // num_beams, the order of transformers' beam search and greedy search.
+        num_beams: rows per prompt (only used with `excluded`).
     """
 
     def __init__(
@@ -70,6 +75,8 @@ class TrieLogitsProcessor(LogitsProcessor):
         *,
         eos_token_id: int | Sequence[int],
         prune_generated: bool = True,
+        excluded: Sequence[Sequence[int]] | None = None,
+        num_beams: int = 1,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -96,6 +103,10 @@ class TrieLogitsProcessor(LogitsProcessor):
         self.item_start_id = None if item_start_id is None else int(item_start_id)
         self.eos_token_ids = eos
         self.prune_generated = prune_generated and mode == "title"
+        if excluded is not None and not self.prune_generated:
+            raise ValueError("excluded items need title mode with prune_generated")
+        self.num_beams = int(num_beams)
+        self._excluded = None if excluded is None else _excluded_nodes(trie, excluded)
         self._previous: tuple[torch.Tensor, ...] | None = None  # last call's rows, for resuming
         self._device: tuple[str, dict[str, torch.Tensor]] | None = None
         self.calls = self.replays = 0  # calls, and those that replayed every generated token
@@ -181,6 +192,9 @@ class TrieLogitsProcessor(LogitsProcessor):
         rows = state.shape[0]
         device = input_ids.device
         blocked = torch.ones((rows, vocab_size), dtype=torch.bool, device=device)
+        if self._excluded is not None:
+            banned = self._excluded.to(device)[torch.arange(rows, device=device) // self.num_beams]
+            completed = torch.cat((banned, completed), dim=1)
         done = _distinct(completed) if self.prune_generated and bool((completed >= 0).any()) else None
 
         outside = state == OUTSIDE
@@ -239,6 +253,18 @@ def _row_hash(tokens: torch.Tensor) -> torch.Tensor:
     product overflows. Only a lookup key: matches are always confirmed by comparing the tokens."""
     weights = _hash_weights(tokens.shape[1], str(tokens.device))
     return (((tokens + 1) % _PRIME) * weights % _PRIME).sum(dim=1) % _PRIME
+
+
+def _excluded_nodes(trie: ItemTrie, excluded: Sequence[Sequence[int]]) -> torch.Tensor:
+    """(prompts, width) terminal nodes of each prompt's excluded item rows, -1 padded."""
+    node_of_row = np.empty(trie.num_items, dtype=np.int64)
+    node_of_row[trie.term_items] = np.repeat(np.arange(trie.num_nodes), np.diff(trie.term_offsets))
+    width = max([len(rows) for rows in excluded] + [1])
+    out = np.full((len(excluded), width), -1, dtype=np.int64)
+    for n, rows in enumerate(excluded):
+        if len(rows):
+            out[n, : len(rows)] = node_of_row[np.asarray(list(rows), dtype=np.int64)]
+    return torch.from_numpy(out)
 
 
 def _distinct(completed: torch.Tensor) -> torch.Tensor:

@@ -220,6 +220,41 @@ NEXT_ITEMS = PromptTemplate(
     ),
 )
 
+# Seed 001 (RecLM-uni) SFT templates, verbatim from train_utils/template.py (seed notes 001, B.3),
+# including the originals' missing space after "interactions." and "according user's". $item_count is
+# the list length; $candidates the candidate titles of the candidate templates.
+RECLM_SYSTEM = "You are an expert recommender engine as well as a helpful, respectful and honest assistant."
+_RECLM_SOI = (" Each item should be enclosed by <SOI> and <EOI>. <SOI> should be generated before item title, "
+              "and <EOI> should be generated after item title.")
+RECLM_SEQREC = tuple(
+    PromptTemplate(name=f"reclm_seqrec_{n}", version=1, system=RECLM_SYSTEM, user=user)
+    for n, user in enumerate((
+        "You need to generate a recommendation list considering user's preference from historical "
+        "interactions.The historical interactions are provided as follows: $history. Please generate a "
+        "recommendation list with $item_count different items." + _RECLM_SOI,
+        "You need to select a recommendation list from candidate items considering user's preference from "
+        "historical interactions.The historical interactions are provided as follows: $history. The candidate "
+        "items are: $candidates. Please select a recommendation list with $item_count different items from "
+        "candidate items." + _RECLM_SOI,
+        "Your task is generating a recommendation list according user's preference from historical "
+        "interactions.The historical interactions are provided as follows: $history. Please generate a "
+        "recommendation list with $item_count different items.",
+        "Your task is selecting a recommendation list from candidate items according user's preference from "
+        "historical interactions.The historical interactions are provided as follows: $history. The candidate "
+        "items are: $candidates. Please select a recommendation list with $item_count different items from "
+        "candidate items.",
+    ))
+)
+# Valid/test (SFTTestSeqRec-CS-MR): the ValSeqRec_MR_group wording plus the SOI instruction.
+RECLM_TEST = PromptTemplate(
+    name="reclm_test",
+    version=1,
+    system=RECLM_SYSTEM,
+    user=("You need to generate a recommendation list considering user's preference from historical "
+          "interactions. The historical interactions are provided as follows: $history. Could you recommend "
+          "me a list $item_count different items?" + _RECLM_SOI),
+)
+
 TEMPLATES: dict[str, PromptTemplate] = {
     t.name: t
     for t in (
@@ -235,6 +270,8 @@ TEMPLATES: dict[str, PromptTemplate] = {
         RATIONALE,
         RATING_COT,
         NEXT_ITEMS,
+        *RECLM_SEQREC,
+        RECLM_TEST,
     )
 }
 

@@ -11,6 +11,7 @@ from recforge.data.adapters.llm4rec import load_llm4rec
 from recforge.data.adapters.minionerec import load_minionerec
 from recforge.data.adapters.movielens import load_movielens
 from recforge.data.adapters.reasoningrec import load_reasoningrec
+from recforge.data.adapters.reclm import load_reclm
 from recforge.data.adapters.sequential_txt import load_sequential_txt
 from recforge.data.canonical import CanonicalDataset
 
@@ -22,6 +23,7 @@ ADAPTERS: dict[str, Callable[..., CanonicalDataset]] = {
     "movielens": load_movielens,
     "minionerec": load_minionerec,
     "reasoningrec": load_reasoningrec,
+    "reclm": load_reclm,
 }
 
 # Adapters whose source has review text: name -> reader of (user_id, item_id, timestamp, rating,
@@ -29,4 +31,4 @@ ADAPTERS: dict[str, Callable[..., CanonicalDataset]] = {
 REVIEW_READERS: dict[str, Callable[..., "pd.DataFrame"]] = {"amazon2018": read_review_texts}
 
 __all__ = ["ADAPTERS", "REVIEW_READERS", "load_amazon2018", "load_amazon2023", "load_llm4rec", "load_minionerec",
-           "load_movielens", "load_reasoningrec", "load_sequential_txt"]
+           "load_movielens", "load_reasoningrec", "load_reclm", "load_sequential_txt"]

@@ -1,0 +1,46 @@
+# Input functions and config lookups of rules/reclm.smk.
+
+
+def reclm_config(dataset, section):
+    return method_config(dataset, "reclm")[section]
+
+
+def reclm_variant(method):
+    """reclm_cgen -> cgen, reclm_token -> token, reclm_ret -> ret."""
+    return method.split("_", 1)[1]
+
+
+def reclm_stage_settings(wildcards):
+    """The SFT stage's settings: the variant and the sections it reads."""
+    return {
+        "variant": wildcards.variant,
+        **{
+            section: reclm_config(wildcards.dataset, section)
+            for section in ("samples", "sft", "rank_eval", "ret")
+        },
+    }
+
+
+def reclm_variant_inputs(variant, dataset="{dataset}"):
+    """What a variant reads besides the samples: SIDs (token) or item embeddings (ret)."""
+    if variant == "token":
+        return {"sids": f"results/{dataset}/sid/sids.parquet"}
+    if variant == "ret":
+        return item_embeddings(None, dataset)
+    return {}
+
+
+def reclm_sft_inputs(wildcards):
+    return reclm_variant_inputs(wildcards.variant, wildcards.dataset)
+
+
+def reclm_predict_inputs(wildcards):
+    variant = reclm_variant(wildcards.method)
+    return {
+        "model": f"results/{wildcards.dataset}/reclm/{variant}/model",
+        **reclm_variant_inputs(variant, wildcards.dataset),
+    }
+
+
+RECLM = "results/{dataset}/reclm"
+RECLM_VARIANTS = ("cgen", "token", "ret")

@@ -1,0 +1,366 @@
+"""RecLM-uni (recforge.methods.reclm): export and adapter, SFT labels, loss, scope mask, teacher service,
+diagnostics. Hand-computed values throughout."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from recforge.data.adapters import load_reclm
+from recforge.decode import ItemTrie
+from recforge.io import write_parquet
+from recforge.methods import sasrec
+from recforge.methods._common import loo_frames
+from recforge.methods.reclm import export, labels, samples as S
+from recforge.methods.reclm.config import SampleConfig, TeacherConfig, check_port
+from recforge.methods.reclm.data import encode_conversation, retrieval_targets
+from recforge.methods.reclm.loss import item_spans, reclm_loss, scope_positions
+from recforge.methods.reclm.predict import diagnostics
+from recforge.methods.reclm.teacher import TeacherClient, TeacherService, TeacherUnavailable
+from recforge.models.tokenizer import train_bpe_tokenizer
+from recforge.models.tokens import ITEM_END, ITEM_START
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    texts = ["The Matrix", "Heat", "Heat 2", "Alien", "Aliens", "a movie night", "start of an item",
+             "end of an item", "You need to generate a recommendation list"] * 20
+    return train_bpe_tokenizer(texts, vocab_size=300)
+
+
+# ------------------------------------------------------------------------------------ export
+def test_unique_titles_suffix_repeats_in_order():
+    assert export.unique_titles(["A", "B", "A", "A", "A (1)"]) == ["A", "B", "A (2)", "A (3)", "A (1)"]
+    assert export.unique_titles(["X", "X"]) == ["X", "X (1)"]
+
+
+def test_item_titles_round_trip_without_special_tokens(tokenizer):
+    items = pd.DataFrame({"item_id": ["1", "2", "3", "4"], "title": ["Heat", " Heat\n", "", "Alien"]})
+    titles = export.item_titles(tokenizer, items)
+    assert titles == {"1": "Heat", "2": "Heat (1)", "3": "item 3", "4": "Alien"}
+    assert not any("<|" in t for t in titles.values())  # no BOS/special token text (seed bug)
+    assert len(set(titles.values())) == len(titles)
+
+
+def test_export_and_adapter_round_trip(tokenizer, tmp_path):
+    items = pd.DataFrame({"item_id": ["1", "2", "3", "4"], "title": ["Heat", "Alien", "Aliens", "Heat"],
+                          "categories": [["Movies & TV", "Action"], ["Movies & TV", "Sci-Fi"],
+                                         ["Movies & TV", "Sci-Fi", "Space"], []],
+                          "description": ["", "d", "", ""], "brand": ["", "", "", ""]})
+    inter, _ = loo_frames({"u1": ["1", "2", "3", "4"], "u2": ["3", "1", "2"]})
+    docs = export.export(items, inter, tokenizer)
+    assert docs["category.jsonl"] == {"Action": ["1"], "Sci-Fi": ["2", "3"], "Sci-Fi, Space": ["3"]}
+    assert docs["sequential.jsonl"] == {"u1": ["1", "2", "3", "4"], "u2": ["3", "1", "2"]}
+    assert docs["metas.jsonl"]["4"]["title_t"] == "Heat (1)"
+    export.write_intermediate(docs, {name: tmp_path / name for name in export.FILES})
+    assert export.read_intermediate(tmp_path) == json.loads(json.dumps(docs))
+    ds = load_reclm(tmp_path)
+    assert ds.items.set_index("item_id").loc["3", "categories"] == ["Movies & TV", "Sci-Fi", "Space"]
+    back = ds.interactions.sort_values(["user_id", "position"])
+    assert back.groupby("user_id")["item_id"].apply(list).to_dict() == docs["sequential.jsonl"]
+    assert back[back.user_id == "u1"]["split"].tolist() == ["train", "train", "valid", "test"]
+
+
+# ------------------------------------------------------------------------------------ labels
+def test_labels_are_target_then_teacher_without_target():
+    got = S.label_lists(["t", "x"], [["a", "t", "b", "c"], ["x", "y"]], [3, 1])
+    assert got == [["t", "a", "b"], ["x"]]
+
+
+def test_train_samples_come_from_train_events_only():
+    inter, _ = loo_frames({"u1": ["1", "2", "3", "4", "5"], "u2": ["6", "7", "8"]})
+    drawn = S.draw_train_samples(inter, SampleConfig(samples_per_user=20, max_item_length=2, seed=3))
+    train_items = {"u1": ["1", "2", "3"], "u2": ["6"]}  # u2 has one train event: no sample
+    assert set(drawn["user_id"]) == {"u1"}
+    for h, p, t in zip(drawn["history"], drawn["prefix"], drawn["target"]):
+        seq = train_items["u1"]
+        assert t in seq[1:] and t not in ("4", "5")
+        assert p == seq[: seq.index(t)] and 1 <= len(h) <= 2 and h == p[-len(h):]
+
+
+def test_label_samples_exclude_history_through_the_teacher():
+    inter, _ = loo_frames({"u1": ["1", "2", "3", "4", "5", "6"]})
+    drawn = S.draw_train_samples(inter, SampleConfig(samples_per_user=5, seed=0))
+    asked = []
+
+    def teacher(users, prefixes, k):  # ranks the catalogue by id, minus the given history
+        asked.extend(prefixes)
+        return [[i for i in map(str, range(1, 10)) if i not in p][:k] for p in prefixes]
+
+    cfg = SampleConfig(samples_per_user=5, topk=3, multi_round_ratio=0.0, seed=0)
+    out = S.label_samples(drawn, teacher, [str(i) for i in range(1, 10)], 0, cfg)
+    for prefix, outputs, target in zip(asked, out["outputs"], out["target"]):
+        assert outputs[0] == target and not set(outputs[1:]) & set(prefix)
+        assert len(outputs) == len(set(outputs)) <= 3
+    assert (out["chat"] == -1).all() and set(out["template"]) <= {0, 1, 2, 3}
+
+
+def test_answer_and_prompt_text():
+    text = {"1": "Heat", "2": "Alien"}
+    assert S.answer_text(["1", "2"], text) == f"1. {ITEM_START}Heat{ITEM_END}\n 2. {ITEM_START}Alien{ITEM_END}\n"
+    assert S.history_text(["2", "1"], text) == "'Alien' → 'Heat'"
+    row = {"template": -1, "history": ["1"], "item_count": 10, "candidates": [], "chat": -1, "chat_first": False,
+           "outputs": ["2"]}
+    messages = S.conversation(row, text, [], with_answer=False)
+    assert messages[-1]["content"].startswith("You need to generate a recommendation list considering")
+    assert "'Heat'. Could you recommend me a list 10 different items?" in messages[-1]["content"]
+    chat_row = {**row, "chat": 0, "chat_first": True}
+    roles = [m["role"] for m in S.conversation(chat_row, text, [("Q?", "A.")])]
+    assert roles == ["system", "user", "assistant", "user", "assistant"]
+
+
+# ------------------------------------------------------------------------------------ encoding
+def test_encode_conversation_labels_assistant_turns_only(tokenizer):
+    messages = [{"role": "system", "content": "sys"}, {"role": "user", "content": "Heat"},
+                {"role": "assistant", "content": f"1. {ITEM_START}Heat{ITEM_END}\n"}]
+    enc = encode_conversation(tokenizer, messages, 512)
+    labelled = [t for t, l in zip(enc["input_ids"], enc["labels"]) if l != -100]
+    assert tokenizer.decode(labelled) == f"1. {ITEM_START}Heat{ITEM_END}\n{tokenizer.eos_token}"
+    full = tokenizer.apply_chat_template(messages, tokenize=False)
+    assert tokenizer.decode(enc["input_ids"]) == full
+
+
+def test_retrieval_targets_mask_titles_and_keep_soi(tokenizer):
+    soi, eoi = tokenizer.convert_tokens_to_ids([ITEM_START, ITEM_END])
+    heat = tokenizer("Heat", add_special_tokens=False)["input_ids"]
+    trie = ItemTrie.build([heat], ["7"])
+    enc = {"input_ids": [1, 2, soi, *heat, eoi, 3], "labels": [-100, 2, soi, *heat, eoi, 3]}
+    out = retrieval_targets(enc, trie, {"7": 0}, soi, eoi)
+    assert out["labels"] == [-100, 2, soi] + [-100] * (len(heat) + 1) + [3]
+    assert out["soi_pos"] == [2] and out["soi_items"] == [0]
+
+
+# ------------------------------------------------------------------------------------ loss
+SOI, EOI = 8, 9
+# Items [1, 2], [1, 3], [4]: at the first title position 1 or 4 may come, after [1] only 2 or 3.
+TRIE = ItemTrie.build([[1, 2], [1, 3], [4]], ["a", "b", "c"])
+
+
+def test_item_spans_and_scope_positions():
+    labels = torch.tensor([[-100, SOI, 1, 2, EOI, 5, SOI, 4, EOI]])
+    assert item_spans(labels[0].tolist(), SOI, EOI) == [(1, 4), (6, 8)]
+    where, allowed = scope_positions(labels, TRIE, SOI, EOI, 3)
+    assert where == [(0, 2), (0, 3), (0, 7)]
+    assert allowed == [[1, 4], [2, 3], [1, 4]]
+    # Type 1 keeps positions with at least 2 allowed tokens (all three here); a one-way trie drops them.
+    one_way = ItemTrie.build([[1, 2]], ["a"])
+    assert scope_positions(labels[:, :5], one_way, SOI, EOI, 1)[0] == []
+    assert scope_positions(labels[:, :5], one_way, SOI, EOI, 3)[0] == [(0, 2), (0, 3)]
+
+
+def one_position(logits_row, label):
+    """A batch with a single label at position 1 (predicted by the logits at position 0)."""
+    logits = torch.zeros(1, 2, 10)
+    logits[0, 0] = torch.tensor(logits_row)
+    return logits, torch.tensor([[-100, label]])
+
+
+def test_cross_entropy_and_focal_loss_values():
+    row = [0.0, math.log(3.0), 0.0, 0.0, math.log(3.0), 0.0, 0.0, 0.0, 0.0, 0.0]  # exp: 1,3,1,1,3,1,...
+    logits, labels = one_position(row, 1)
+    p = 3.0 / (3 + 3 + 8)  # softmax over all 10
+    assert reclm_loss(logits, labels, loss_type=3, scope_mask=False).item() == pytest.approx(-math.log(p))
+    assert reclm_loss(logits, labels, loss_type=2, gamma=2.0, scope_mask=False).item() == pytest.approx(
+        -((1 - p) ** 2) * math.log(p))
+    # Scope mask: only tokens 1 and 4 are allowed, so p = 3 / (3 + 3) = 0.5.
+    where, allowed = [(0, 1)], [[1, 4]]
+    assert reclm_loss(logits, labels, loss_type=3, where=where, allowed=allowed).item() == pytest.approx(math.log(2))
+    assert reclm_loss(logits, labels, loss_type=2, gamma=2.0, where=where, allowed=allowed).item() == pytest.approx(
+        0.25 * math.log(2))
+    # loss_type 1: focal only at scope positions; out of scope it is plain CE.
+    assert reclm_loss(logits, labels, loss_type=1, gamma=2.0, scope_mask=False).item() == pytest.approx(-math.log(p))
+    assert reclm_loss(logits, labels, loss_type=1, gamma=1.0, where=where, allowed=allowed,
+                      scope_mask=False).item() == pytest.approx(-(1 - p) * math.log(p))
+
+
+def test_loss_is_a_token_mean_over_labels():
+    logits = torch.zeros(1, 3, 4)  # uniform: log 4 per label
+    labels = torch.tensor([[-100, 1, 2]])
+    assert reclm_loss(logits, labels).item() == pytest.approx(math.log(4))
+    assert reclm_loss(logits, torch.tensor([[-100, -100, 2]])).item() == pytest.approx(math.log(4))
+
+
+# ------------------------------------------------------------------------------------ diagnostics
+def test_diagnostics_are_rates():
+    lists = [["a", "b", "a", None], ["c"]]
+    got = diagnostics(lists, [["b"], []], ["c", "c"], {"a", "b", "c"}, {"c": "X"}, {"X": {"a", "c"}}, k=4)
+    assert got["non_exist_rate"] == pytest.approx(1 / 5)
+    assert got["repeat_rate"] == pytest.approx(1 / 5)
+    assert got["in_history_rate"] == pytest.approx(1 / 5)
+    assert got["target_category_rate"] == pytest.approx(3 / 5)  # a, a, c
+    assert got["correct_count_rate"] == pytest.approx(1 / 2)
+
+
+# ------------------------------------------------------------------------------------ teacher
+def test_port_must_be_an_integer():
+    assert check_port(2068) == 2068
+    for bad in (2068.0, "2068", True):
+        with pytest.raises(TypeError):
+            check_port(bad)
+    with pytest.raises(ValueError):
+        check_port(70000)
+    with pytest.raises(TypeError):
+        TeacherConfig(port=2068.0)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def teacher_model(tmp_path_factory):
+    seqs = {f"u{u}": [str((u * 3 + j) % 12) for j in range(6)] for u in range(12)}
+    inter, samples = loo_frames(seqs)
+    model = sasrec.train(inter, samples, sasrec.SASRecConfig(hidden_size=8, num_layers=1, num_heads=1, max_len=5,
+                                                            max_epochs=1, eval_every=1, refit_for_test=False))
+    path = tmp_path_factory.mktemp("teacher") / "model"
+    sasrec.save(model, path)
+    return path, inter, samples
+
+
+def test_teacher_service_start_health_inference_stop(teacher_model):
+    path, _, _ = teacher_model
+    port = free_port()
+    service = TeacherService(path, port, start_timeout_s=60)
+    with service as client:
+        assert client.health()["service"] == "recforge-sasrec-teacher"
+        assert client.url == f"http://127.0.0.1:{port}"
+        lists = client.top_k(["u0", "u1"], [["0", "1"], ["5"]], 4)
+        assert len(lists) == 2 and all(len(x) == 4 for x in lists)
+        assert not {"0", "1"} & set(lists[0]) and "5" not in lists[1]
+        assert lists[0] == sasrec.recommend(sasrec.load(path), [["0", "1"]], 4)[0]
+        listening = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout
+        assert f"127.0.0.1:{port}" in listening and f"0.0.0.0:{port}" not in listening
+    assert service.process.poll() is not None
+    with pytest.raises(TeacherUnavailable, match="is down"):
+        TeacherClient(port, timeout_s=2).health()
+
+
+def test_killed_teacher_gives_a_clear_error_and_no_artifact(teacher_model, tmp_path, monkeypatch):
+    """The service dies after it started (killed by PID): labelling fails naming the service, and the
+    sample table is never written."""
+    path, inter, samples = teacher_model
+    port = free_port()
+    out = tmp_path / "samples.parquet"
+    started: list[TeacherService] = []
+
+    class Recorded(TeacherService):
+        def __enter__(self):
+            started.append(self)
+            return super().__enter__()
+
+    original = labels.label_samples
+
+    def kill_then_label(train, teacher, *args, **kwargs):
+        assert teacher.__self__.health()["status"] == "ok"
+        started[0].process.kill()
+        started[0].process.wait()
+        return original(train, teacher, *args, **kwargs)
+
+    monkeypatch.setattr(labels, "TeacherService", Recorded)
+    monkeypatch.setattr(labels, "label_samples", kill_then_label)
+    cfg = SampleConfig(samples_per_user=1, topk=3)
+    with pytest.raises(TeacherUnavailable, match=f"127.0.0.1:{port} is down"):
+        write_parquet(labels.build_samples(inter, samples, [str(i) for i in range(12)], 0, cfg,
+                                           TeacherConfig(port=port, start_timeout_s=60, request_timeout_s=5), path), out)
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_a_taken_port_is_reported(teacher_model):
+    path, _, _ = teacher_model
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(TeacherUnavailable, match="exited|not healthy|answers"):
+            with TeacherService(path, port, start_timeout_s=30):
+                pass
+
+
+# ------------------------------------------------------------------------------------ decoding
+TITLES = {"1": "The Matrix", "2": "Heat", "3": "Heat 2", "4": "Alien", "5": "Aliens", "6": "a movie night"}
+
+
+@pytest.fixture(scope="module")
+def eager_model(tokenizer):
+    """A random tiny Qwen3 whose <SOI> logit is raised by 8, so that it opens items all the time: the
+    decoder alone must then keep every item real, new and outside the history."""
+    from transformers import Qwen3ForCausalLM
+
+    from recforge.models.tiny import TinyModelConfig, qwen3_config
+
+    soi = tokenizer.convert_tokens_to_ids(ITEM_START)
+
+    class Eager(Qwen3ForCausalLM):
+        def forward(self, *args, **kwargs):
+            out = super().forward(*args, **kwargs)
+            out.logits[..., soi] += 8.0
+            return out
+
+    shape = TinyModelConfig(hidden_size=32, intermediate_size=64, num_layers=1, num_heads=2, num_kv_heads=1, head_dim=16)
+    torch.manual_seed(0)
+    model = Eager(qwen3_config(shape, len(tokenizer), tokenizer.pad_token_id, tokenizer.eos_token_id)).eval()
+    return model
+
+
+def decoder_for(tokenizer, head=None):
+    from recforge.methods.reclm.decode import Decoder
+    from recforge.methods.reclm.vocab import build_trie
+
+    return Decoder(tokenizer, build_trie(tokenizer, TITLES), TITLES, head)
+
+
+def prompts(tokenizer, n):
+    return [tokenizer.apply_chat_template([{"role": "user", "content": f"Recommend {i} movies."}], tokenize=False,
+                                          add_generation_prompt=True) for i in range(n)]
+
+
+def test_constrained_lists_are_real_new_and_outside_the_history(tokenizer, eager_model):
+    decoder = decoder_for(tokenizer)
+    history = [["2", "4"], [], ["1", "3", "5"]]
+    lists = decoder.rank(eager_model, prompts(tokenizer, 3), history, k=10, max_new_tokens=60, batch_size=2)
+    assert any(lists)
+    for items, seen in zip(lists, history):
+        assert set(items) <= set(TITLES) and not set(items) & set(seen)  # out-of-domain rate exactly 0
+        assert len(items) == len(set(items))
+    # Without the trie the same model never completes a real item (it opens <SOI> over and over).
+    free = decoder.rank(eager_model, prompts(tokenizer, 3), history, k=10, max_new_tokens=60, constrained=False)
+    got = diagnostics(free, history, ["1"] * 3, set(TITLES), {}, {}, k=10)
+    assert got["entries"] == 0 or got["non_exist_rate"] > 0
+    # Outside item spans the text is free: a general reply decodes with the processor on.
+    text = decoder.generate_text(eager_model, prompts(tokenizer, 1), max_new_tokens=20, constrained=True)[0]
+    for span in S_SPANS(text):
+        assert span in TITLES.values()
+
+
+def S_SPANS(text):
+    from recforge.methods.reclm.decode import SPAN
+
+    return [s for s in SPAN.findall(text)]
+
+
+def test_retrieval_lists_exclude_history_and_repeats(tokenizer, eager_model):
+    from recforge.methods.reclm.decode import RetrievalHead
+
+    torch.manual_seed(1)
+    head = RetrievalHead(32, 8, torch.randn(len(TITLES), 4))
+    decoder = decoder_for(tokenizer, head)
+    history = [["2"], ["1", "3", "4", "5"]]
+    lists = decoder.rank(eager_model, prompts(tokenizer, 2), history, k=3, max_new_tokens=80)
+    assert len(lists[0]) == 3 and lists[1] in (["2"], ["6"], ["2", "6"], ["6", "2"])
+    for items, seen in zip(lists, history):
+        assert set(items) <= set(TITLES) and not set(items) & set(seen) and len(items) == len(set(items))
+    # The first pick is the head's best item outside the history (inner products, no temperature).
+    decoder_rows = decoder.trie.item_ids
+    assert lists[0][0] in decoder_rows
