@@ -18,7 +18,7 @@ from recforge.data.sequences import histories, user_sequences
 
 def test_registry_and_options():
     assert set(ADAPTERS) == {"llm4rec", "sequential_txt", "amazon2023", "amazon2018", "movielens", "minionerec",
-                             "reasoningrec"}
+                             "reasoningrec", "reclm"}
     for name in ADAPTERS:
         assert adapter_options(name)["on_error"] == "raise"
     with pytest.raises(ConfigError, match="unknown adapter 'nope'"):
