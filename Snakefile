@@ -20,6 +20,9 @@ configfile: "config/config.yaml"
 validate(config, "config/schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/baselines.smk"
@@ -33,6 +36,7 @@ include: "rules/persona4rec.smk"
 include: "rules/reasoningrec.smk"
 include: "rules/reclm.smk"
 include: "rules/evaluate.smk"
+include: "rules/report.smk"
 
 
 check_llm_stages()
@@ -42,3 +46,4 @@ rule all:
     default_target: True
     input:
         expand("results/{dataset}/metrics.json", dataset=DATASETS),
+        expand("results/{dataset}/report/comparison.html", dataset=DATASETS),

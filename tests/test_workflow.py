@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 from recforge.methods.isir.predict import READOUTS
+from report_browser import open_report
 from workflow_helpers import check_metrics_invariants, copy_checkout, method_table, snakemake, workflow_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -221,6 +222,24 @@ def test_fixture_persona4rec_end_to_end(workspace):
     # No test-phase review reaches any stage.
     assert set(pd.read_parquet(root / "reviews.parquet")["split"]) <= {"train", "valid"}
     assert planned_jobs(workspace, target, "--configfile", FIXTURE_CONFIG) == {}
+
+
+@pytest.mark.slow
+def test_report_renders_in_chromium(workspace):
+    """`snakemake --report` on the finished fixture run, opened in headless Chromium: the app renders
+    with its rulegraph, every figure decodes to a non-blank image, and the comparison page has a row per
+    Movies method. The screenshot is kept under results/ci/ (a CI artifact)."""
+    figures = "results/Movies/report/comparison.html"
+    snakemake(workspace, figures, "-c2", "--configfile", FIXTURE_CONFIG)
+    snakemake(workspace, "--report", "results/Movies/report.html", figures, "--configfile", FIXTURE_CONFIG)
+    records, pages = open_report(workspace / "results/Movies/report.html", REPO / "results/ci/report.png")
+    images = [r for r in records if r["mime"] == "image/png"]
+    assert len(images) == 6, records
+    for image in images:
+        assert image["width"] > 100 and image["height"] > 100 and image["colours"] > 1, image
+    (page,) = pages.values()
+    methods = set(re.findall(r"data-method='(\w+)'", page))
+    assert methods == set(workflow_config(workspace, FIXTURE_CONFIG)["datasets"]["Movies"]["methods"])
 
 
 @pytest.mark.slow
