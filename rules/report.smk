@@ -1,20 +1,7 @@
 # The report (`snakemake --report`): per dataset a comparison page and figures, each flagged with
 # report() and captioned in workflow/report/. Stage reports and the SID report are read from the
 # dataset's results folder: every one of them is upstream of metrics.json.
-REPORT = "results/{dataset}/report"
-
-
-def report_file(name, caption, label):
-    return report(
-        f"{REPORT}/{name}",
-        caption=f"../workflow/report/{caption}.rst",
-        category="{dataset}",
-        labels={"dataset": "{dataset}", "figure": label},
-    )
-
-
-def rating_methods(dataset):
-    return [m for m in enabled_methods(dataset) if protocol_of(m) == "rating"]
+include: "report_common.smk"
 
 
 rule report_figures:
