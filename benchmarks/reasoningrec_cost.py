@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from recforge.methods.reasoningrec.predict import generation_cost, load
+from recforge.methods.reasoningrec.predict import generate_reasoning, load
 from recforge.methods.reasoningrec.prompts import slot_prompt
 from recforge.methods.reasoningrec.readout import slot_probabilities
 
@@ -46,7 +46,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     slot = {"n": len(texts), "seconds": round(seconds, 2), "predictions_per_s": round(len(texts) / seconds, 4),
             "mean_prompt_tokens": round(sum(tokens) / len(tokens), 1), "generated_tokens": 0}
-    generated = generation_cost(model, tokenizer, texts[: args.generate_rows], args.max_new_tokens)
+    generated, _ = generate_reasoning(model, tokenizer, texts[: args.generate_rows], args.max_new_tokens)
     print(json.dumps({"model": args.model, "threads": args.threads, "slot": slot, "with_reasoning": generated}))
 
 

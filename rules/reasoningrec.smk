@@ -108,6 +108,7 @@ rule reasoningrec_rationales:
         gpu=llm_gpus("reasoningrec_rationales"),
     params:
         task=lambda wc: reasoningrec(wc.dataset)["reasoning"],
+        test_rows=lambda wc: reasoningrec(wc.dataset)["predict"]["reasoning_samples"],
         like_threshold=lambda wc: reasoningrec(wc.dataset)["like_threshold"],
         llm=llm_settings("reasoningrec_rationales"),
         domain=lambda wc: llm_domain(wc.dataset),
@@ -145,6 +146,7 @@ rule reasoningrec_predict:
     input:
         unpack(rr_predict_input),
         prompts=rules.reasoningrec_prompts.output.prompts,
+        rationales=rules.reasoningrec_rationales.output.rationales,
     output:
         predictions="results/{dataset}/predictions/{method}.parquet",
         efficiency=f"{RR}/efficiency/{{method}}.json",
@@ -163,6 +165,9 @@ rule reasoningrec_predict:
         model=rr_predict_model,
         load=lambda wc: base_model_load(wc.dataset, rr_model_name(wc.dataset)),
         settings=lambda wc: reasoningrec(wc.dataset)["predict"],
+        embedder=lambda wc: config["embedder"]["presets"][
+            reasoningrec(wc.dataset)["predict"]["similarity_embedder"]
+        ],
     script:
         "../workflow/scripts/reasoningrec_predict.py"
 

@@ -176,3 +176,36 @@ def test_generated_texts_profile_from_the_profile_window_only(tmp_path):
     assert len(pd.read_parquet(out["d.parquet"])) == 10
     usage = json.loads(out["u.json"].read_text())
     assert set(usage) == {"texts", "descriptions", "profiles"}
+
+
+def test_greedy_match_by_hand():
+    from recforge.methods.reasoningrec.similarity import greedy_match
+
+    e1, e2 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    diag = np.array([np.sqrt(0.5), np.sqrt(0.5)])
+    candidate, reference = np.stack([e1, diag]), np.stack([e1, e2, e2])
+    precision, recall, f1 = greedy_match(candidate, reference)
+    # precision: e1 -> 1, diag -> sqrt(.5); recall: e1 -> 1, e2 -> sqrt(.5) twice
+    assert precision == pytest.approx((1 + math.sqrt(0.5)) / 2)
+    assert recall == pytest.approx((1 + 2 * math.sqrt(0.5)) / 3)
+    assert f1 == pytest.approx(2 * precision * recall / (precision + recall))
+    assert greedy_match(candidate, candidate)[2] == pytest.approx(1.0)
+    assert greedy_match(np.zeros((0, 2)), reference) == (0.0, 0.0, 0.0)
+
+
+def test_rationales_cover_train_and_the_first_test_windows_only(tmp_path):
+    from recforge.llm import LLMSettings
+    from recforge.methods.reasoningrec.config import ReasoningTask
+    from recforge.methods.reasoningrec.rationales import write_rationales
+
+    inter, samples = _events({u: [5, 1, 4, 3, 5, 2] for u in "abc"})
+    items = pd.DataFrame({"item_id": inter["item_id"], "title": inter["item_id"], "categories": [[]] * len(inter),
+                          "description": "", "brand": "B", "features": [[]] * len(inter)})
+    w = build_windows(inter, samples, history=3, profile_items=15, like_threshold=4.0)
+    profiles = pd.DataFrame({"user_id": list("abc"), "profile": ""})
+    table = write_rationales(w, items, profiles, ["train"], ReasoningTask(), "thing",
+                             4.0, LLMSettings.from_dict({"backend": "heuristic"}), tmp_path / "c.sqlite",
+                             tmp_path / "r.parquet", tmp_path / "u.json", test_rows=2)
+    assert set(table.loc[table["split"] == "test", "sample_id"]) == {"a:5", "b:5"}
+    assert (table["split"] != "valid").all()
+    assert len(table[table["split"] == "train"]) == len(w[w["split"] == "train"])

@@ -169,6 +169,8 @@ def test_fixture_pipeline_end_to_end(workspace):
         cost = efficiency[method]
         assert cost["slot"]["n"] == 300 and cost["slot"]["generated_tokens"] == 0, method
         assert cost["with_reasoning"]["mean_generated_tokens"] > 1, method
+        similarity = cost["with_reasoning"]["similarity_to_teacher"]  # generated vs teacher reasoning
+        assert similarity["n"] == 2 and 0 <= similarity["f1"] <= 1, method
     # Seed 001: the intermediate dataset, the teacher-labelled samples, one model per variant, and lists
     # that name real items only (out-of-catalogue rate exactly 0), never the history, never repeated.
     for name in ["data/category.jsonl", "data/metas.jsonl", "data/sequential.jsonl", "samples.parquet",

@@ -28,6 +28,8 @@ class PredictSettings:
     # Cost comparison only: this many test prompts also get their reasoning generated (greedy).
     reasoning_samples: int = 8
     max_new_tokens: int = 96
+    # embedder preset whose token vectors compare generated with teacher reasoning (similarity.py)
+    similarity_embedder: str = "minilm"
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,14 @@ def rationale_contexts(windows: pd.DataFrame, items: pd.DataFrame, profiles: pd.
 
 def write_rationales(windows: pd.DataFrame, items: pd.DataFrame, profiles: pd.DataFrame, splits: Sequence[str],
                      task: ReasoningTask, domain: str, like_threshold: float, llm: LLMSettings,
-                     cache_path: str | Path, out_path: str | Path, usage_path: str | Path) -> pd.DataFrame:
-    """-> sample_id, split, label, reasoning (Prediction line removed), teacher_label, backend, model."""
-    rows = windows[windows["split"].isin(list(splits))]
+                     cache_path: str | Path, out_path: str | Path, usage_path: str | Path,
+                     test_rows: int = 0) -> pd.DataFrame:
+    """-> sample_id, split, label, reasoning (Prediction line removed), teacher_label, backend, model.
+
+    Every window of `splits`, plus the first `test_rows` test windows by sample id: the references that
+    the test's generated reasoning is compared with (predict.py); training reads train rows only."""
+    test = windows[windows["split"] == "test"].sort_values("sample_id").head(test_rows)
+    rows = pd.concat([windows[windows["split"].isin(list(splits))], test]).drop_duplicates("sample_id")
     contexts = rationale_contexts(rows, items, profiles, domain, like_threshold)
     sampling = Sampling(temperature=task.temperature, max_tokens=task.max_tokens, seed=task.seed)
     requests = [make_request(sid, "rationale", ctx, sampling) for sid, ctx in contexts.items()]
