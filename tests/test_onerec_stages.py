@@ -18,6 +18,7 @@ from recforge.methods.onerec import predict as PR
 from recforge.methods.onerec import stages as S
 from recforge.methods.onerec.config import (CotConfig, GRPOSettings, MixtureConfig, PredictConfig, RankEvalConfig,
                                             RejectionConfig, TaskConfig, TrainConfig)
+from recforge.train.collate import PromptCompletionCollator
 from recforge.train.select import select_best
 from recforge.methods.onerec.tasks import build_tasks, mix
 from recforge.methods.onerec.vocab import SidIndex, expand_vocabulary, init_sid_embeddings, item_text_vectors
@@ -174,7 +175,7 @@ def test_prompt_completion_labels_mask_the_prompt_and_the_padding():
     assert enc["labels"][n_prompt:] == enc["input_ids"][n_prompt:]
     assert enc["input_ids"][-1] == tok.eos_token_id  # EOS is trained, as TRL appends it
     short = {"input_ids": [5, 6], "labels": [-100, 6]}
-    batch = S.PromptCompletionCollator(tok.pad_token_id)([enc, short])
+    batch = PromptCompletionCollator(tok.pad_token_id)([enc, short])
     assert batch["input_ids"][1, 2:].eq(tok.pad_token_id).all() and batch["labels"][1, 2:].eq(-100).all()
     assert batch["attention_mask"][1].tolist()[:3] == [1, 1, 0]
 

@@ -156,7 +156,8 @@ def fine_tuned(checkpoint, tmp_path_factory):
     from peft import get_peft_model
     from transformers import Trainer, TrainingArguments
 
-    from recforge.methods.onerec.stages import PromptCompletionCollator, head_has_adapter, tokenize_prompt_completion
+    from recforge.methods.onerec.stages import head_has_adapter, tokenize_prompt_completion
+    from recforge.train.collate import PromptCompletionCollator
 
     tmp = tmp_path_factory.mktemp("sft")
     preset = base_model(MODELS, "Movies", PRESET)

@@ -38,6 +38,7 @@ from recforge.methods.onerec.vocab import SidIndex, expand_vocabulary, sid_token
 from recforge.models.loading import load_causal_lm
 from recforge.models.tokens import SID_END
 from recforge.train.arguments import trainer_arguments
+from recforge.train.collate import PromptCompletionCollator
 from recforge.train.progress import log_progress
 from recforge.train.save import REPORT, merged, save_stage
 from recforge.train.select import BestOnValid
@@ -125,27 +126,6 @@ def tokenize_prompt_completion(tokenizer: Any, prompt: str, completion: str, max
             if full[n] in history_ids:
                 labels[n] = full[n]
     return {"input_ids": full, "labels": labels}
-
-
-class PromptCompletionCollator:
-    """Right-padded batches; pads are masked in the loss and the attention."""
-
-    def __init__(self, pad_token_id: int):
-        self.pad = pad_token_id
-
-    def __call__(self, features: list[dict]) -> dict:
-        import torch
-
-        width = max(len(f["input_ids"]) for f in features)
-        ids = torch.full((len(features), width), self.pad, dtype=torch.long)
-        labels = torch.full((len(features), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(features), width), dtype=torch.long)
-        for n, f in enumerate(features):
-            length = len(f["input_ids"])
-            ids[n, :length] = torch.tensor(f["input_ids"])
-            labels[n, :length] = torch.tensor(f["labels"])
-            mask[n, :length] = 1
-        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
 def _tokenized(tokenizer: Any, rows: pd.DataFrame, max_length: int, history_ids: Collection[int] | None = None):

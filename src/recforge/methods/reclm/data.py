@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from recforge.methods.reclm.loss import IGNORE, item_spans
+from recforge.train.collate import PromptCompletionCollator
 
 
 def render(tokenizer: Any, messages: Sequence[Mapping[str, str]], add_generation_prompt: bool = False) -> str:
@@ -64,26 +65,14 @@ def retrieval_targets(encoded: dict, trie: Any, row_of: Mapping[str, int], soi: 
     return {**encoded, "labels": labels, "soi_pos": positions, "soi_items": items}
 
 
-class Collator:
-    """Right-padded batches: pads masked in attention and loss; RecLM-ret's span targets flattened
+class Collator(PromptCompletionCollator):
+    """Right-padded batches (recforge.train.collate); RecLM-ret's span targets flattened
     (`soi_rows`, `soi_pos`, `soi_items`)."""
-
-    def __init__(self, pad_token_id: int):
-        self.pad = pad_token_id
 
     def __call__(self, features: list[dict]) -> dict:
         import torch
 
-        width = max(len(f["input_ids"]) for f in features)
-        ids = torch.full((len(features), width), self.pad, dtype=torch.long)
-        labels = torch.full((len(features), width), IGNORE, dtype=torch.long)
-        mask = torch.zeros((len(features), width), dtype=torch.long)
-        for n, f in enumerate(features):
-            length = len(f["input_ids"])
-            ids[n, :length] = torch.tensor(f["input_ids"])
-            labels[n, :length] = torch.tensor(f["labels"])
-            mask[n, :length] = 1
-        batch = {"input_ids": ids, "labels": labels, "attention_mask": mask}
+        batch = super().__call__(features)
         if "soi_pos" in features[0]:
             batch["soi_rows"] = torch.tensor([n for n, f in enumerate(features) for _ in f["soi_pos"]], dtype=torch.long)
             batch["soi_pos"] = torch.tensor([p for f in features for p in f["soi_pos"]], dtype=torch.long)
