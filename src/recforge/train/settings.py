@@ -23,3 +23,8 @@ class StageSettings:
     max_train_samples: int | None = None  # seeded subset of the training samples (None: all)
     max_valid_samples: int | None = None  # seeded subset of the valid samples used for selection
     seed: int = 0  # the subsets' seed (the trainer's own seed is args.seed)
+
+    @property
+    def max_length(self) -> int:
+        """Token budget of one training row (args.max_length; 1024 when unset)."""
+        return int(self.args.get("max_length", 1024))

@@ -78,10 +78,6 @@ class TrainConfig(StageSettings):
         if self.select not in ("hr", "ndcg", "loss"):
             raise ValueError(f"select must be hr, ndcg or loss, got {self.select!r}")
 
-    @property
-    def max_length(self) -> int:
-        return int(self.args.get("max_length", 1024))
-
 
 @dataclass(frozen=True)
 class RankEvalConfig:

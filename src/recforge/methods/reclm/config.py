@@ -90,10 +90,6 @@ class SFTConfig(StageSettings):
         if self.select not in ("hr", "ndcg", "loss"):
             raise ValueError(f"sft.select must be hr, ndcg or loss, got {self.select!r}")
 
-    @property
-    def max_length(self) -> int:
-        return int(self.args.get("max_length", 1024))
-
 
 @dataclass(frozen=True)
 class RetConfig:
