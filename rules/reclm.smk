@@ -40,9 +40,8 @@ rule reclm_export:
 rule reclm_samples:
     input:
         **data_tables(),
-        # ancient(): a rerun of sasrec_train with the same settings (a resumed or forced job) does not
-        # relabel; a change of methods.sasrec does, through the `teacher_settings` param.
-        teacher=ancient(rules.sasrec_train.output.model),
+        # A retrained SASRec relabels: the labels are its top lists.
+        teacher=rules.sasrec_train.output.model,
         chat=lambda wc: reclm_config(wc.dataset, "samples")["chat_path"],
     output:
         f"{RECLM}/samples.parquet",
@@ -59,7 +58,6 @@ rule reclm_samples:
     params:
         samples=lambda wc: reclm_config(wc.dataset, "samples"),
         teacher=lambda wc: reclm_config(wc.dataset, "teacher"),
-        teacher_settings=lambda wc: method_config(wc.dataset, "sasrec"),
     script:
         "../workflow/scripts/reclm_samples.py"
 

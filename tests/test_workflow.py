@@ -29,8 +29,7 @@ ONEREC = ["onerec_think", "onerec_think_cot"]
 PERSONA4REC = ["rerank_base", "persona4rec", "persona4rec_blend"]
 REASONINGREC = ["ctr_logreg", "reasoningrec_zeroshot", "reasoningrec", "reasoningrec_noreason"]
 RECLM = ["reclm_cgen", "reclm_token", "reclm_ret"]
-# SASRec is RecLM's teacher: a change of its settings relabels and retrains the three RecLM models (a
-# rerun with the same settings does not: rules/reclm.smk).
+# SASRec is RecLM's teacher: a retrained SASRec relabels and retrains the three RecLM models.
 SASREC_DOWNSTREAM = {"reclm_samples": 1, "reclm_sft": 3, "reclm_predict": 3}
 
 
