@@ -220,7 +220,7 @@ NEXT_ITEMS = PromptTemplate(
     ),
 )
 
-# Seed 001 (RecLM-uni) SFT templates, verbatim from train_utils/template.py (seed notes 001, B.3),
+# Seed 001 (RecLM-uni) SFT templates (prompts of the fine-tuned model, not recforge.llm tasks), verbatim from train_utils/template.py (seed notes 001, B.3),
 # including the originals' missing space after "interactions." and "according user's". $item_count is
 # the list length; $candidates the candidate titles of the candidate templates.
 RECLM_SYSTEM = "You are an expert recommender engine as well as a helpful, respectful and honest assistant."
@@ -270,10 +270,10 @@ TEMPLATES: dict[str, PromptTemplate] = {
         RATIONALE,
         RATING_COT,
         NEXT_ITEMS,
-        *RECLM_SEQREC,
-        RECLM_TEST,
     )
 }
+# TEMPLATES holds the recforge.llm text tasks (each has a renderer); RecLM-uni's templates above are the
+# fine-tuned model's own prompts, used by recforge.methods.reclm.samples directly.
 
 
 def get_template(name: str) -> PromptTemplate:
