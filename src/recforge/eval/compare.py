@@ -65,6 +65,19 @@ def comparison(metrics_json: Mapping[str, Any], split: str = "test") -> list[Tab
     return list(tables.values())
 
 
+def provenance_notes(metrics_json: Mapping[str, Any]) -> list[str]:
+    """The run's provenance as lines for the comparison page: config digest, commit, package versions
+    and each method's wall time including the upstream jobs it needs."""
+    prov = metrics_json["provenance"]
+    return [
+        f"config sha256 {prov['config_sha256']}; commit {prov['git']['commit']} (dirty: {prov['git']['dirty']}); "
+        f"recforge {prov['recforge_version']}; created {prov['created']}",
+        "packages: " + ", ".join(f"{k} {v}" for k, v in prov["packages"].items()),
+        "wall time per method, its own and upstream jobs (s): "
+        + ", ".join(f"{m} {c['total_s']:.0f}" for m, c in prov.get("cost", {}).items()),
+    ]
+
+
 def _cell(table: Table, row: Mapping[str, Any], metric: str) -> tuple[str, bool]:
     value = row["values"].get(metric)
     text = "–" if value is None else f"{value:.4f}"
