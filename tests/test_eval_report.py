@@ -68,6 +68,26 @@ def test_evaluate_files_ctr_single_class_auc_is_null(tmp_path, data_dir):
     assert entry["label_balance"] == {"positive": 2, "negative": 0, "positive_rate": 1.0}
 
 
+def test_evaluate_files_dataset_like_threshold_reaches_ctr_only(tmp_path, data_dir):
+    """The rule passes the dataset's like threshold to every evaluation: ctr labels with it (MovieLens'
+    >= 3), the other protocols ignore it instead of refusing it as an unknown option."""
+    ctr = tmp_path / "ctr.parquet"
+    pd.DataFrame({"sample_id": ["u1:2", "u2:2"], "split": "test", "probability": [0.9, 0.2]}).to_parquet(ctr)
+    # test ratings: u1 2.0, u2 4.0. At >= 4 only u2 is a like; at >= 2 both are (one class).
+    at_4 = evaluate_files("m", "Toy", "ctr", ctr, data_dir, tmp_path / "a.json", {"like_threshold": 4.0})
+    assert at_4["results"][0]["label_balance"]["positive"] == 1
+    assert at_4["results"][0]["metrics"]["AUC"] == 0.0  # the like got the lower probability
+    with pytest.warns(RuntimeWarning):
+        at_2 = evaluate_files("m", "Toy", "ctr", ctr, data_dir, tmp_path / "b.json", {"like_threshold": 2.0})
+    assert at_2["results"][0]["like_threshold"] == 2.0
+    assert at_2["results"][0]["label_balance"]["positive"] == 2
+    rating = tmp_path / "r.parquet"
+    pd.DataFrame({"sample_id": ["u1:2", "u2:2"], "split": "test", "prediction": [2.0, 4.0]}).to_parquet(rating)
+    doc = evaluate_files("m", "Toy", "rating", rating, data_dir, tmp_path / "c.json", {"like_threshold": 3.0})
+    assert doc["results"][0]["metrics"]["MAE"] == 0.0
+    assert "like_threshold" not in doc["extra"]["options"]
+
+
 @pytest.mark.parametrize(
     ("protocol", "frame", "message"),
     [

@@ -13,5 +13,6 @@ evaluate_files(
     predictions_path=snakemake.input.predictions,
     data_dir=Path(snakemake.input.splits_table).parent,
     out_path=snakemake.output[0],
-    options={"ks": list(snakemake.params.ks), "rating_scale": snakemake.params.rating_scale},
+    options={"ks": list(snakemake.params.ks), "rating_scale": snakemake.params.rating_scale,
+             "like_threshold": snakemake.params.like_threshold},
 )

@@ -35,8 +35,9 @@ def evaluate_files(
 ) -> dict:
     """Score one method's predictions file, write the metrics json atomically and return it.
 
-    `options` are the protocol options of protocols.evaluate plus `ks` and `rating_scale` (the
-    dataset's {min, max, step} or None; the rating protocol's `scale`). splits.parquet must exist in
+    `options` are the protocol options of protocols.evaluate plus `ks`, `rating_scale` (the
+    dataset's {min, max, step} or None; the rating protocol's `scale`) and `like_threshold` (the
+    dataset's like threshold or None; read by the ctr protocol only). splits.parquet must exist in
     `data_dir`; interactions.parquet and items.parquet are used when present (histories, scenario counts,
     training mean rating, catalogue). Raises ValueError naming the predictions file on a schema mismatch
     or on missing, unknown or duplicate sample ids.
@@ -47,6 +48,10 @@ def evaluate_files(
     scale = options.pop("rating_scale", None)
     if protocol == "rating" and scale is not None:
         options["scale"] = scale
+    # Likewise the dataset's like threshold (the one its CTR windows were labelled with).
+    threshold = options.pop("like_threshold", None)
+    if protocol == "ctr" and threshold is not None:
+        options["like_threshold"] = float(threshold)
     check_predictions_schema(predictions_path, protocol)
     predictions = pd.read_parquet(predictions_path)
     samples = pd.read_parquet(data_dir / "splits.parquet")

@@ -376,7 +376,9 @@ def refit(interactions: pd.DataFrame, model: SASRec, epochs: int | None = None) 
         total, count = _fit_epoch(out, inputs_t, targets_t, lengths, optimizer, gen)
         out.log.append({"epoch": epoch, "train_loss": total / count, "train_s": time.perf_counter() - t0,
                         "elapsed_s": time.perf_counter() - started, "refit": True})
-        log.info("sasrec refit epoch %d/%d loss %.5f", epoch, epochs, total / count)
+        spent = time.perf_counter() - started
+        log.info("sasrec refit epoch %d/%d loss %.5f, %.0f s left", epoch, epochs, total / count,
+                 spent / epoch * (epochs - epoch))
     out.best_epoch, out.best_score, out.stop_reason = epochs, float("nan"), "max_epochs"
     out.net.eval()
     return out

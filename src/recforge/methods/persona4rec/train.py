@@ -80,7 +80,7 @@ def train_encoder(model, selections: pd.DataFrame, history: pd.DataFrame, person
     for epoch in range(1, settings.epochs + 1):
         model.train()
         rng.shuffle(examples)
-        losses = []
+        losses, epoch_started = [], time.perf_counter()
         for step in range(steps_per_epoch):
             batch = examples[step * settings.batch_size : (step + 1) * settings.batch_size]
             if len(batch) < 2:
@@ -98,7 +98,9 @@ def train_encoder(model, selections: pd.DataFrame, history: pd.DataFrame, person
             schedule.step()
             losses.append(loss.item())
             if (step + 1) % 10 == 0:
-                log.info("epoch %d step %d/%d: loss %.4f", epoch, step + 1, steps_per_epoch, np.mean(losses[-10:]))
+                per_step = (time.perf_counter() - epoch_started) / (step + 1)
+                log.info("epoch %d step %d/%d: loss %.4f, %.2f s/step, %.0f s left in the epoch", epoch, step + 1,
+                         steps_per_epoch, np.mean(losses[-10:]), per_step, per_step * (steps_per_epoch - step - 1))
         score = valid_ndcg(model, history, personas, valid, settings)
         entry = {"epoch": epoch, "valid_ndcg@10": score, "loss": float(np.mean(losses)) if losses else None}
         curve.append(entry)

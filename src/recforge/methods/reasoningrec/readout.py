@@ -11,15 +11,12 @@ happened to generate (seed notes 3.8)."""
 
 from __future__ import annotations
 
-import logging
 import math
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-log = logging.getLogger(__name__)
+from tqdm.auto import tqdm
 
 PREFILL = "Prediction:"
 ANSWERS = (" Yes", " No")
@@ -53,11 +50,9 @@ def slot_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], batch
     encoded = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
     order = np.argsort([len(ids) for ids in encoded], kind="stable")
     out = np.zeros(len(prompts))
-    started, every = time.perf_counter(), max(1, 100 // batch_size)
+    starts = range(0, len(order), batch_size)
     with torch.no_grad():
-        for n, start in enumerate(range(0, len(order), batch_size)):
-            if n and n % every == 0:
-                log.info("P(Yes): %d/%d prompts, %.1f s", start, len(order), time.perf_counter() - started)
+        for start in tqdm(starts, desc="P(Yes)", unit="batch", mininterval=30, disable=len(starts) < 2):
             idx = order[start : start + batch_size]
             batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(device)
             if len(yes) == len(no) == 1:
