@@ -1,5 +1,6 @@
 # RecLM-uni (seed 001): intermediate dataset -> SASRec teacher service labels -> SFT per variant
-# (cgen: titles, token: semantic IDs, ret: retrieval head) -> constrained predictions.
+# (cgen: titles, token: semantic IDs, ret: retrieval head) -> constrained predictions; reclm_cgen_grpo:
+# GRPO from cgen's model (trie-constrained rollouts, ranking reward), run when a dataset lists it.
 # Needs rules/models_common.smk (base_model, item_embeddings), rules/common.smk, rules/sasrec.smk
 # (the teacher's model) and rules/sid.smk (reclm_token). Settings: methods.reclm.<section>.
 
@@ -83,6 +84,30 @@ rule reclm_sft:
         **MODEL_RESOURCES,
     params:
         **train_params("recforge.methods.reclm.entry:sft", reclm_stage_settings),
+    shell:
+        TRAIN_SHELL
+
+
+rule reclm_grpo:
+    input:
+        start=f"{RECLM}/cgen/model",
+        samples=rules.reclm_samples.output[0],
+        metas=rules.reclm_export.output.metas,
+        chat=lambda wc: reclm_config(wc.dataset, "samples")["chat_path"],
+    output:
+        model=directory(f"{RECLM}/cgen_grpo/model"),
+        report=f"{RECLM}/cgen_grpo/grpo.report.json",
+    log:
+        "results/{dataset}/logs/reclm/cgen_grpo.log",
+    benchmark:
+        "results/{dataset}/benchmarks/reclm/cgen_grpo.tsv"
+    conda:
+        "../envs/llm.yaml"
+    threads: 2
+    resources:
+        **MODEL_RESOURCES,
+    params:
+        **train_params("recforge.methods.reclm.entry:grpo", reclm_grpo_settings),
     shell:
         TRAIN_SHELL
 

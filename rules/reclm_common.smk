@@ -6,7 +6,8 @@ def reclm_config(dataset, section):
 
 
 def reclm_variant(method):
-    """reclm_cgen -> cgen, reclm_token -> token, reclm_ret -> ret."""
+    """reclm_cgen -> cgen, reclm_token -> token, reclm_ret -> ret, reclm_cgen_grpo -> cgen_grpo (the
+    model's folder; its items are cgen's titles)."""
     return method.split("_", 1)[1]
 
 
@@ -18,6 +19,14 @@ def reclm_stage_settings(wildcards):
             section: reclm_config(wildcards.dataset, section)
             for section in ("samples", "sft", "rank_eval", "ret")
         },
+    }
+
+
+def reclm_grpo_settings(wildcards):
+    """The GRPO stage's settings and the sections it reads (cgen's items and valid ranking)."""
+    return {
+        section: reclm_config(wildcards.dataset, section)
+        for section in ("samples", "grpo", "rank_eval")
     }
 
 

@@ -364,3 +364,77 @@ def test_retrieval_lists_exclude_history_and_repeats(tokenizer, eager_model):
     # The first pick is the head's best item outside the history (inner products, no temperature).
     decoder_rows = decoder.trie.item_ids
     assert lists[0][0] in decoder_rows
+
+
+# ------------------------------------------------------------------------------------ GRPO
+def test_title_ranking_reward_reads_items_from_token_ids(tokenizer):
+    from recforge.methods.reclm.grpo import TitleRankingReward
+
+    decoder = decoder_for(tokenizer)
+    reward = TitleRankingReward(decoder, k=10)
+    ids = tokenizer(S.answer_text(["2", "4", "2", "1"], TITLES), add_special_tokens=False)["input_ids"]
+    assert reward.items(ids) == ["2", "4", "1"]  # in order, the repeat counted once
+    # target "4" at rank 2: 1 + 1/log2(3); "1" at rank 3 (not 4: the repeat is dropped); a miss gets 0.
+    got = reward([None] * 3, [""] * 3, [ids] * 3, ["4", "1", "6"])
+    assert got == pytest.approx([1 + 1 / math.log2(3), 1.5, 0.0])
+    # An unfinished span (no <EOI>) names no item.
+    open_span = tokenizer(f"1. {ITEM_START}The Matrix", add_special_tokens=False)["input_ids"]
+    assert reward.items(open_span) == []
+
+
+def test_constrained_rollouts_sample_only_catalogue_items(tokenizer, eager_model):
+    """GRPOTrainer samples rollouts with model.generate: after constrain_rollouts every sampled span is a
+    real title, none twice; the raw model's samples are not; a decoder's own call is left as it is."""
+    import copy
+
+    from recforge.methods.reclm.grpo import constrain_rollouts
+
+    decoder = decoder_for(tokenizer)
+    model = copy.deepcopy(eager_model)
+    enc = tokenizer(prompts(tokenizer, 4), return_tensors="pt", padding=True, padding_side="left",
+                    add_special_tokens=False)
+    sample = dict(do_sample=True, temperature=1.0, top_k=None, top_p=None, max_new_tokens=40,
+                  pad_token_id=tokenizer.pad_token_id, eos_token_id=decoder.eos)
+
+    def spans(model):
+        torch.manual_seed(0)
+        out = model.generate(**enc, **sample)[:, enc["input_ids"].shape[1]:]
+        return [S_SPANS(tokenizer.decode(row, skip_special_tokens=False)) for row in out]
+
+    raw = spans(model)  # it opens <SOI> over and over and never completes a real title
+    assert not any(s in TITLES.values() for row in raw for s in row)
+    constrain_rollouts(model, decoder)
+    constrained = spans(model)
+    assert sum(map(len, constrained)) >= 4
+    for row in constrained:
+        assert set(row) <= set(TITLES.values()) and len(row) == len(set(row))
+    # Valid ranking (the decoder's trie processor, history exclusion) goes through unchanged.
+    lists = decoder.rank(model, prompts(tokenizer, 2), [["2"], []], k=10, max_new_tokens=60)
+    assert all(set(items) <= set(TITLES) for items in lists) and "2" not in lists[0]
+
+
+def test_grpo_stage_trains_selects_and_saves(tokenizer, eager_model, tmp_path):
+    """Two GRPO steps through TRL: the start model is the first candidate, each evaluation is recorded,
+    the report and a loadable model are written, and every valid list holds catalogue items only."""
+    import copy
+
+    from recforge.methods.reclm.config import GRPOSettings, RankEvalConfig
+    from recforge.methods.reclm.grpo import train_grpo
+
+    def row(n, split, history, target):
+        return {"sample_id": f"u{n}:{split}", "user_id": f"u{n}", "split": split, "history": history,
+                "target": target, "outputs": [target], "item_count": 3, "template": 0, "candidates": [],
+                "chat": -1, "chat_first": False, "excluded": history}
+
+    rows = [row(n, "train", ["1", "2"], "3") for n in range(4)] + [row(n, "valid", ["4"], "5") for n in range(2)]
+    cfg = GRPOSettings(eval_steps=1, reward_k=10, args={"max_steps": 2, "num_generations": 2,
+                                                         "per_device_train_batch_size": 4, "max_completion_length": 24,
+                                                         "learning_rate": 1e-4, "beta": 0.0, "logging_steps": 1,
+                                                         "seed": 0})
+    report = train_grpo(copy.deepcopy(eager_model), tokenizer, pd.DataFrame(rows), TITLES, [("q", "a")],
+                        decoder_for(tokenizer), cfg, SampleConfig(topk=3), RankEvalConfig(valid_samples=2, max_new_tokens=40),
+                        tmp_path / "model", work_dir=tmp_path / "work")
+    steps = [r["step"] for r in report["selection"]["evaluations"]]
+    assert steps[0] == 0 and steps[-1] == 2 and report["train_rows"] == 4
+    assert any("reward" in entry for entry in report["log_history"])
+    assert (tmp_path / "model" / "config.json").exists()

@@ -7,7 +7,8 @@ import math
 import pytest
 
 from recforge.methods.onerec import prompts as P
-from recforge.methods.onerec.reward import RolloutBeamReward, ranking_reward
+from recforge.methods.onerec.reward import RolloutBeamReward
+from recforge.train.rewards import ranking_reward
 
 
 def test_hit_at_rank_one_three_and_miss():

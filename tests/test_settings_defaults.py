@@ -63,7 +63,7 @@ ONE_TO_ONE = [
 ]
 STAGES = [METHODS["onerec_think"][s] for s in ("stage1", "stage2", "stage3", "grpo")] + [
     METHODS["isir"][s] for s in ("sft", "grpo", "align")
-] + [METHODS["reasoningrec"]["sft"], METHODS["reclm"]["sft"]]
+] + [METHODS["reasoningrec"]["sft"], METHODS["reclm"]["sft"], METHODS["reclm"]["grpo"]]
 
 
 def same(code, config) -> bool:

@@ -28,9 +28,9 @@ ISIR = ["isir", "isir_noalign", "isir_cot"]
 ONEREC = ["onerec_think", "onerec_think_cot"]
 PERSONA4REC = ["rerank_base", "persona4rec", "persona4rec_blend"]
 REASONINGREC = ["ctr_logreg", "reasoningrec_zeroshot", "reasoningrec", "reasoningrec_noreason"]
-RECLM = ["reclm_cgen", "reclm_token", "reclm_ret"]
-# SASRec is RecLM's teacher: a retrained SASRec relabels and retrains the three RecLM models.
-SASREC_DOWNSTREAM = {"reclm_samples": 1, "reclm_sft": 3, "reclm_predict": 3}
+RECLM = ["reclm_cgen", "reclm_token", "reclm_ret", "reclm_cgen_grpo"]
+# SASRec is RecLM's teacher: a retrained SASRec relabels and retrains the RecLM models (GRPO included).
+SASREC_DOWNSTREAM = {"reclm_samples": 1, "reclm_sft": 3, "reclm_grpo": 1, "reclm_predict": 4}
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
@@ -173,8 +173,11 @@ def test_fixture_pipeline_end_to_end(workspace):
     # Seed 001: the intermediate dataset, the teacher-labelled samples, one model per variant, and lists
     # that name real items only (out-of-catalogue rate exactly 0), never the history, never repeated.
     for name in ["data/category.jsonl", "data/metas.jsonl", "data/sequential.jsonl", "samples.parquet",
-                 "cgen/model", "token/model", "ret/model/retrieval_head.safetensors"]:
+                 "cgen/model", "token/model", "ret/model/retrieval_head.safetensors", "cgen_grpo/model"]:
         assert (workspace / "results/Movies/reclm" / name).exists(), name
+    # GRPO from cgen: the SFT model is the first candidate, then every eval_steps (2) of its 4 steps.
+    grpo = json.loads((workspace / "results/Movies/reclm/cgen_grpo/grpo.report.json").read_text())
+    assert [r["step"] for r in grpo["selection"]["evaluations"]] == [0, 2, 4]
     for method in RECLM:
         test = next(r for r in metrics["methods"][method][0]["results"] if r["split"] == "test")["metrics"]
         assert test["mean_list_length"] > 0, method
@@ -249,7 +252,7 @@ def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
     changed = tmp_path / "changed.yaml"
     changed.write_text(yaml.safe_dump({"methods": {"sasrec": {"hidden_size": 32}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
-    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 4, "gather_metrics": 1, **SASREC_DOWNSTREAM}
+    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 5, "gather_metrics": 1, **SASREC_DOWNSTREAM}
 
     changed.write_text(yaml.safe_dump({"methods": {"mf": {"dim": 8}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
@@ -310,7 +313,7 @@ def test_killed_run_resumes_and_loses_nothing(workspace):
     snakemake(workspace, TARGET, "--unlock", "--configfile", FIXTURE_CONFIG)
     # RecLM's teacher is the retrained SASRec: its labels and models are redone too.
     jobs = planned_jobs(workspace, TARGET, "--rerun-incomplete", "--configfile", FIXTURE_CONFIG)
-    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 4, "gather_metrics": 1, **SASREC_DOWNSTREAM}
+    assert jobs == {"sasrec_train": 1, "sasrec_predict": 1, "evaluate": 5, "gather_metrics": 1, **SASREC_DOWNSTREAM}
     snakemake(workspace, TARGET, "-c2", "--rerun-incomplete", "--configfile", FIXTURE_CONFIG)
     assert json.loads((workspace / "results/Movies/metrics/popularity.json").read_text()) == before
     assert planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG) == {}

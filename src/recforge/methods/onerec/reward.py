@@ -1,31 +1,18 @@
 """The ranking reward of reasoning enhancement ("Rollout-Beam", seed notes 1.5).
 
 For a sampled reasoning path, constrained beam search over SIDs runs after the reasoning; the reward is
-computed from the resulting ranked list, so any rank of the target earns credit (multi-validity of
-preferences). `ranking_reward` is the pure function: hit@k + NDCG@k of the target in the list
-(de-duplicated keeping first occurrences, docs/contracts.md). Hit at rank 1 -> 2.0, rank 3 -> 1.5,
-miss -> 0.0. `RolloutBeamReward` wraps it as a TRL GRPO reward function.
+computed from the resulting ranked list with recforge.train.rewards.ranking_reward (hit@k + NDCG@k of
+the target), so any rank of the target earns credit. `RolloutBeamReward` wraps it as a TRL GRPO reward
+function.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
-from recforge.eval.metrics import first_hit_rank
 from recforge.methods.onerec import prompts as P
-
-
-def ranking_reward(ranked: Sequence[str], target: str, k: int = 10, hit_weight: float = 1.0,
-                   ndcg_weight: float = 1.0) -> float:
-    """hit_weight * 1[rank <= k] + ndcg_weight * 1/log2(rank + 1) (0 for a miss or an empty target)."""
-    if not target:
-        return 0.0
-    rank = first_hit_rank(list(ranked), target)
-    if rank < 1 or rank > k:
-        return 0.0
-    return hit_weight + ndcg_weight / math.log2(rank + 1)
+from recforge.train.rewards import ranking_reward
 
 
 class RolloutBeamReward:

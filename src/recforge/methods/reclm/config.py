@@ -92,6 +92,15 @@ class SFTConfig(StageSettings):
 
 
 @dataclass(frozen=True)
+class GRPOSettings(StageSettings):
+    """reclm_cgen_grpo's stage from reclm_cgen's model (recforge.methods.reclm.grpo): StageSettings (args
+    go to TRL's GRPOConfig; per_device_train_batch_size counts completions, prompts x num_generations)
+    plus the reward's cut-off. Selection ranks rank_eval's valid subset every eval_steps."""
+
+    reward_k: int = 10
+
+
+@dataclass(frozen=True)
 class RetConfig:
     """RecLM-ret (seed notes 001, B.6): hidden state before <SOI> -> projection -> inner products with
     the item embedding table (recforge.embed vectors, trainable when item_emb)."""

@@ -1,9 +1,11 @@
-"""RecLM-uni's training stage as a recforge.train entry point (`-m recforge.train.cli
-recforge.methods.reclm.entry:sft --spec JSON`), and the model loading shared with prediction.
+"""RecLM-uni's training stages as recforge.train entry points (`-m recforge.train.cli
+recforge.methods.reclm.entry:sft --spec JSON`, and `:grpo`), and the model loading shared with
+prediction.
 
 The spec (rules/reclm_common.smk builds it): `samples` (reclm_samples' table), `metas`, `chat`,
 `sids` (reclm_token), `embeddings` + `embedding_ids` (reclm_ret), `out_dir`, `report`, `start`, and
-`settings` = {"variant", "samples", "sft", "rank_eval", "ret"} (methods.reclm sections).
+`settings` = {"variant", "samples", "sft", "rank_eval", "ret"} (SFT) or {"samples", "grpo",
+"rank_eval"} (GRPO, from cgen's model) (methods.reclm sections).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import pandas as pd
 import torch
 
 from recforge.methods.reclm import sft as S
-from recforge.methods.reclm.config import VARIANTS, RankEvalConfig, RetConfig, SampleConfig, SFTConfig
+from recforge.methods.reclm.config import (VARIANTS, GRPOSettings, RankEvalConfig, RetConfig, SampleConfig,
+                                           SFTConfig)
 from recforge.methods.reclm.decode import Decoder, RetrievalHead
 from recforge.methods.reclm.export import read_titles
 from recforge.methods.reclm.samples import read_chat
@@ -34,7 +37,9 @@ def device() -> str:
 
 
 def item_texts(variant: str, paths: Mapping[str, str], model: Any, tokenizer: Any) -> tuple[dict[str, str], list[int]]:
-    """(item_id -> text inside <SOI>..<EOI>, ids of tokens added for it): title_t, or the SID string."""
+    """(item_id -> text inside <SOI>..<EOI>, ids of tokens added for it): title_t, or the SID string.
+    `cgen_grpo` (GRPO from cgen's model) has cgen's titles."""
+    variant = variant.removesuffix("_grpo")
     if variant not in VARIANTS:
         raise ValueError(f"unknown RecLM variant {variant!r}; known: {VARIANTS}")
     titles = read_titles(paths["metas"])
@@ -85,6 +90,24 @@ def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
                          decoder, cfg, samples_cfg, rank, spec["out_dir"], work_dir=checkpoint_dir(spec["out_dir"]),
                          lora=lora, new_token_ids=new_ids + sid_ids, ret=ret, dtype=start["dtype"])
     return {**report, "variant": variant, "items": trie.num_items, "trie_nodes": trie.num_nodes}
+
+
+def grpo(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
+    """GRPO from reclm_cgen's selected model (`start`), which already has <SOI>/<EOI>."""
+    from recforge.methods.reclm.grpo import train_grpo
+
+    s = spec["settings"]
+    samples_cfg = typed(SampleConfig, s["samples"], "methods.reclm.samples")
+    cfg = typed(GRPOSettings, s["grpo"], "methods.reclm.grpo")
+    rank = typed(RankEvalConfig, s["rank_eval"], "methods.reclm.rank_eval")
+    start = spec["start"]
+    model, decoder, item_text = load_for_prediction("cgen", start["path"], spec, start["dtype"],
+                                                    start["attn_implementation"])
+    model.train()
+    report = train_grpo(model, decoder.tokenizer, pd.read_parquet(spec["samples"]), item_text, read_chat(spec["chat"]),
+                        decoder, cfg, samples_cfg, rank, spec["out_dir"], work_dir=checkpoint_dir(spec["out_dir"]),
+                        dtype=start["dtype"])
+    return {**report, "variant": "cgen_grpo", "items": decoder.trie.num_items}
 
 
 def load_for_prediction(variant: str, model_dir: str, paths: Mapping[str, str], dtype: str = "float32",
