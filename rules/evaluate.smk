@@ -21,8 +21,8 @@ rule evaluate:
         protocol=lambda wc: protocol_of(wc.method),
         ks=config["evaluation"]["ks"],
         rating_scale=lambda wc: rating_scale_override(wc.dataset),
-        # The ctr labels' threshold: the one the CTR windows were built with (MovieLens: 3.0).
-        like_threshold=lambda wc: reasoningrec(wc.dataset)["like_threshold"],
+        # The ctr protocol's label threshold: the one the dataset's CTR windows use (MovieLens: 3.0).
+        like_threshold=lambda wc: ctr_like_threshold(wc.dataset),
     script:
         "../workflow/scripts/evaluate.py"
 

@@ -11,6 +11,12 @@ def reasoningrec(dataset):
     return method_config(dataset, "reasoningrec")
 
 
+def ctr_like_threshold(dataset):
+    """The like threshold of the dataset's CTR windows (built here), which the evaluator's ctr protocol
+    labels with too: methods.reasoningrec.like_threshold with the dataset's overrides."""
+    return reasoningrec(dataset)["like_threshold"]
+
+
 def rr_model_name(dataset):
     """The chat model preset reasoningrec uses (its own `model`, not models.base_model)."""
     return reasoningrec(dataset)["model"]
