@@ -12,8 +12,8 @@ def reasoningrec(dataset):
 
 
 def ctr_like_threshold(dataset):
-    """The like threshold of the dataset's CTR windows (built here), which the evaluator's ctr protocol
-    labels with too: methods.reasoningrec.like_threshold with the dataset's overrides."""
+    """The like threshold of the dataset's CTR windows, which the evaluator's ctr protocol labels
+    with too: methods.reasoningrec.like_threshold with the dataset's overrides."""
     return reasoningrec(dataset)["like_threshold"]
 
 
