@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
 from recforge.models.tokens import ITEM_END, ITEM_START
 
@@ -123,7 +124,8 @@ def retrieve(model: Any, tokenizer: Any, head: RetrievalHead, prompts: Sequence[
     row_of = {item: n for n, item in enumerate(trie.item_ids)}
     token_cache: dict[int, list[int]] = {}
     results: list[list[str]] = []
-    for lo in range(0, len(prompts), batch_size):
+    starts = range(0, len(prompts), batch_size)
+    for lo in tqdm(starts, desc="retrieval", unit="batch", mininterval=30, disable=len(starts) < 2):
         enc = tokenizer(list(prompts[lo : lo + batch_size]), return_tensors="pt", padding=True, padding_side="left",
                         add_special_tokens=False).to(device)
         ids, mask = enc["input_ids"], enc["attention_mask"]
