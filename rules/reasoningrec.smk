@@ -1,7 +1,8 @@
 # Seed 004 (ReasoningRec): CTR windows -> item descriptions and user profiles -> prompts ->
 # label-conditioned reasoning -> LoRA SFT (predfirst; with or without the reasoning) selected on valid
 # AUC -> P(Yes) at the prediction slot. Methods reasoningrec, reasoningrec_noreason,
-# reasoningrec_zeroshot, and the feature baseline ctr_logreg on the same windows.
+# reasoningrec_zeroshot, and the baselines ctr_logreg (features) and ctr_sasrec (SASRec's score) on the
+# same windows.
 
 
 include: "reasoningrec_common.smk"
@@ -195,3 +196,28 @@ rule ctr_logreg_predict:
         like_threshold=lambda wc: reasoningrec(wc.dataset)["like_threshold"],
     script:
         "../workflow/scripts/ctr_logreg.py"
+
+
+rule ctr_sasrec_predict:
+    input:
+        **data_tables(),
+        windows=rules.reasoningrec_windows.output.windows,
+        model=rules.sasrec_train.output.model,
+    output:
+        "results/{dataset}/predictions/{method}.parquet",
+    log:
+        "results/{dataset}/logs/{method}/predict.log",
+    benchmark:
+        "results/{dataset}/benchmarks/{method}/predict.tsv"
+    wildcard_constraints:
+        method=predicted_by("ctr_sasrec_predict"),
+    conda:
+        "../envs/torch-train.yaml"
+    threads: 1  # as sasrec_predict: scores independent of -c
+    resources:
+        mem_mb=8000,
+        runtime=10,
+    params:
+        settings=lambda wc: method_config(wc.dataset, wc.method),
+    script:
+        "../workflow/scripts/ctr_sasrec.py"

@@ -16,7 +16,7 @@ from llm_fixtures.helpers import shared_test_model
 from recforge.io import read_json
 from recforge.methods.isir import predict
 from recforge.methods.isir.align import AlignSettings, train_student
-from recforge.methods.isir.chat import answer_only_prompt, teacher_state_text
+from recforge.methods.isir.chat import answer_only_prompt, split_thinking, teacher_state_text
 from recforge.methods.isir.grpo import train_grpo
 from recforge.methods.isir.hidden import TeacherStates, extract_teacher_states
 from recforge.methods.isir.sft import cold_start_sft, usable_traces
@@ -96,6 +96,18 @@ def test_teacher_states_student_and_predictions(chain, tmp_path):
     cot = teacher_traces(model, tokenizer, train, max_new_tokens=24, batch_size=8)
     assert cot["sample_id"].tolist() == train["sample_id"].tolist()
     assert (cot["correct"] == (cot["prediction"] == cot["label"])).all() and cot["thinking"].notna().all()
+
+    # The CoT readout: P(rating) at the "<answer>" after each completion's own thinking, i.e. the softmax
+    # over the rating tokens of one direct forward pass on prompt + thinking + "<answer>".
+    gen = predict.cot_generate(model, tokenizer, train.iloc[:3], max_new_tokens=24, batch_size=2)
+    dist, timed = predict.cot_distribution(model, tokenizer, train.iloc[:3], gen, [1.0, 2.0, 3.0, 4.0, 5.0], batch_size=2)
+    assert dist.shape == (3, 5) and np.allclose(dist.sum(axis=1), 1) and timed.seconds > gen.seconds
+    text = teacher_state_text(tokenizer, train.iloc[1]["prompt"], split_thinking(gen.texts[1]) or "")
+    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    rating_ids = [tokenizer(str(v), add_special_tokens=False)["input_ids"][0] for v in range(1, 6)]
+    with torch.inference_mode():
+        direct = torch.softmax(model(**ids).logits[0, -1, rating_ids].float(), dim=-1).numpy()
+    assert np.allclose(dist[1], direct, atol=1e-4)
 
     thinking = pd.Series(["<think>\nsome reasoning\n</think>"] * len(train))
     extract_teacher_states(model, tokenizer, train, thinking, tmp_path / "states", [1, 2], batch_size=5, shard_size=6)

@@ -86,7 +86,11 @@ def test_rationale_and_rating_cot_follow_similar_item_ratings(items):
     cot = write("rating_cot", {**cot_ctx, "target": dramas[5]})
     assert cot.startswith("<think>") and parse_answer(cot) == "5"
     assert parse_answer(write("rating_cot", {**cot_ctx, "target": comedies[5]})) == "1"
-    assert parse_answer(write("rating_cot", {**cot_ctx, "target": comedies[5], "rating": 3.0})) == "3"
+    known = write("rating_cot", {**cot_ctx, "target": comedies[5], "rating": 3.0})
+    assert parse_answer(known) == "3"
+    # The thinking states the evidence only: the same whatever the rating it leads to.
+    thinking = known.split("</think>")[0]
+    assert thinking == write("rating_cot", {**cot_ctx, "target": comedies[5], "rating": 1.0}).split("</think>")[0]
     # On a half-star scale a half-star label is explained as it is (a 1-5 writer wrote 4: a trace the
     # SFT drops as disagreeing with its label), and a rating below 1 is kept.
     half = {**cot_ctx, "target": comedies[5], "rating_scale": {"min": 0.5, "max": 5.0, "step": 0.5}}

@@ -413,10 +413,16 @@ def test_constrained_rollouts_sample_only_catalogue_items(tokenizer, eager_model
     assert all(set(items) <= set(TITLES) for items in lists) and "2" not in lists[0]
 
 
-def test_grpo_stage_trains_selects_and_saves(tokenizer, eager_model, tmp_path):
+@pytest.mark.parametrize("lora", [False, True])
+def test_grpo_stage_trains_selects_and_saves(tokenizer, eager_model, tmp_path, lora):
     """Two GRPO steps through TRL: the start model is the first candidate, each evaluation is recorded,
-    the report and a loadable model are written, and every valid list holds catalogue items only."""
+    the report and a loadable model are written. With LoRA only the adapters' target projections
+    change (merged into the saved model); without it the other weights train too."""
     import copy
+
+    from safetensors.torch import load_file
+
+    from recforge.models.presets import LoraDefaults
 
     from recforge.methods.reclm.config import GRPOSettings, RankEvalConfig
     from recforge.methods.reclm.grpo import train_grpo
@@ -429,12 +435,25 @@ def test_grpo_stage_trains_selects_and_saves(tokenizer, eager_model, tmp_path):
     rows = [row(n, "train", ["1", "2"], "3") for n in range(4)] + [row(n, "valid", ["4"], "5") for n in range(2)]
     cfg = GRPOSettings(eval_steps=1, reward_k=10, args={"max_steps": 2, "num_generations": 2,
                                                          "per_device_train_batch_size": 4, "max_completion_length": 24,
-                                                         "learning_rate": 1e-4, "beta": 0.0, "logging_steps": 1,
-                                                         "seed": 0})
+                                                         "learning_rate": 1e-2, "beta": 0.0, "logging_steps": 1,
+                                                         "seed": 0}, lora=lora)
+    start = {k: v.clone() for k, v in eager_model.state_dict().items()}
     report = train_grpo(copy.deepcopy(eager_model), tokenizer, pd.DataFrame(rows), TITLES, [("q", "a")],
                         decoder_for(tokenizer), cfg, SampleConfig(topk=3), RankEvalConfig(valid_samples=2, max_new_tokens=40),
-                        tmp_path / "model", work_dir=tmp_path / "work")
+                        tmp_path / "model", work_dir=tmp_path / "work", lora=LoraDefaults(target_modules=("q_proj",)))
     steps = [r["step"] for r in report["selection"]["evaluations"]]
     assert steps[0] == 0 and steps[-1] == 2 and report["train_rows"] == 4
     assert any("reward" in entry for entry in report["log_history"])
     assert (tmp_path / "model" / "config.json").exists()
+    total = sum(p.numel() for p in eager_model.parameters())
+    assert report["lora"] is lora
+    if lora:  # rank 8 on q_proj only: a few thousand weights
+        assert 0 < report["trainable_parameters"] < 0.1 * total
+    else:
+        assert report["trainable_parameters"] == total
+    saved = load_file(tmp_path / "model" / "model.safetensors")
+    changed = {k for k, v in start.items() if k in saved and not torch.equal(v, saved[k])}
+    best = report["selection"]["best"]["step"]
+    assert (best == 0) == (not changed)  # the start model, when selected, is saved as it was
+    if lora and changed:
+        assert all(k.endswith("q_proj.weight") for k in changed)

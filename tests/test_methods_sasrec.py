@@ -251,3 +251,39 @@ def test_refit_uses_valid_events_for_test_only(tmp_path):
     loaded = sasrec.load(tmp_path / "m")
     assert loaded.refit is not None
     pd.testing.assert_frame_equal(sasrec.predict(loaded, inter, samples), out)
+
+
+def test_target_log_probs_are_the_full_catalogue_log_softmax(trained):
+    inter, samples, model = trained
+    hist = [["i5", "i6", "i7"], ["i8", "i6", "i7"], ["i1"]]
+    got = sasrec.target_log_probs(model, hist, ["i8", "i8", "unknown"])
+    with torch.no_grad():
+        (_, scores), = list(sasrec.score_histories(model, hist[:1], exclude_history=False))
+    assert got[0] == pytest.approx(torch.log_softmax(scores[0], 0)[model.item_index["i8"] - 1].item(), abs=1e-5)
+    assert got[0] == pytest.approx(torch.log_softmax(scores[0], 0).max().item())  # the successor is the likeliest
+    assert np.isfinite(got[1])  # a history item is scored, not excluded
+    assert np.isnan(got[2])
+
+
+def test_ctr_sasrec_scores_each_window_and_calibrates_on_valid(trained):
+    from recforge.methods import ctr_sasrec
+
+    inter, samples, model = trained
+    # Windows ending at the users' events: "liked" (1) when the target is the successor SASRec expects.
+    # Every window's target is the true next item; half of them get a surprising item instead.
+    rows = samples[samples["split"].isin(["valid", "test"])].head(40).copy()
+    rows = pd.concat([inter[(inter["split"] == "train")].groupby("user_id").tail(1).head(40), rows])
+    rows = rows.reset_index(drop=True)
+    surprise = (np.arange(len(rows)) // 2) % 2 == 1  # every other pair: each split gets both labels
+    rows.loc[surprise, "item_id"] = [f"i{(int(i[1:]) + 20) % N_ITEMS}" for i in rows.loc[surprise, "item_id"]]
+    rows["label"] = (~surprise).astype(int)
+    rows["sample_id"] = [f"w{n}" for n in range(len(rows))]
+    scores = ctr_sasrec.target_scores(model, inter, rows)
+    assert (scores[~surprise].min() > scores[surprise].max())  # the expected item always scores higher
+    # The calibration reads valid windows only: train labels of one class would stop a fit on train.
+    rows.loc[rows["split"] == "train", "label"] = 1
+    out = ctr_sasrec.predict(model, inter, rows, ctr_sasrec.CtrSASRecSettings())
+    assert set(out["split"]) == {"valid", "test"} and len(out) == (rows["split"] != "train").sum()
+    p = out.set_index("sample_id")["probability"]
+    kept = rows[rows["split"] != "train"].set_index("sample_id")
+    assert (p[kept["label"] == 1].min() > p[kept["label"] == 0].max()) and p.between(0, 1).all()

@@ -18,6 +18,7 @@ from recforge.methods.isir.teacher import TeacherSettings
 from recforge.methods.isir.verl import VerlDataConfig
 from recforge.methods.mf import MFConfig
 from recforge.methods.ctr_logreg import CtrLogRegSettings
+from recforge.methods.ctr_sasrec import CtrSASRecSettings
 from recforge.methods.next_item import NextItemSettings
 from recforge.methods.reasoningrec import config as reasoningrec
 from recforge.methods.onerec import config as onerec
@@ -57,6 +58,7 @@ ONE_TO_ONE = [
     (p4r.SelectionSettings, METHODS["persona4rec"]["selection"]),
     (p4r.EncoderSettings, METHODS["persona4rec"]["encoder"]),
     (CtrLogRegSettings, METHODS["ctr_logreg"]),
+    (CtrSASRecSettings, METHODS["ctr_sasrec"]),
     (reasoningrec.TextTask, METHODS["reasoningrec"]["description"]),
     (reasoningrec.ReasoningTask, METHODS["reasoningrec"]["reasoning"]),
     (reasoningrec.PredictSettings, METHODS["reasoningrec"]["predict"]),

@@ -201,6 +201,16 @@ def target_ranks(model: SASRec, histories_: Sequence[Sequence[str]], targets: Se
     return ranks
 
 
+def target_log_probs(model: SASRec, histories_: Sequence[Sequence[str]], targets: Sequence[str]) -> np.ndarray:
+    """log P(target | history) over the full catalogue, history items included (NaN: unknown target)."""
+    tgt = np.array([model.item_index.get(t, 0) - 1 for t in targets], dtype=np.int64)
+    out = np.full(len(tgt), np.nan)
+    for rows, scores in score_histories(model, histories_, exclude_history=False):
+        log_p = torch.log_softmax(scores.float(), dim=1)[torch.arange(len(rows)), torch.from_numpy(tgt[rows]).clamp(min=0)]
+        out[rows] = np.where(tgt[rows] >= 0, log_p.numpy(), np.nan)
+    return out
+
+
 def recommend_with_scores(model: SASRec, histories_: Sequence[Sequence[str]], k: int,
                           exclude_history: bool = True) -> tuple[list[list[str]], list[list[float]]]:
     """Top-k item ids and their scores for each history, best first (fewer than k only when the

@@ -24,6 +24,14 @@ class LoraDefaults:
     dropout: float = 0.05
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None) -> "LoraDefaults":
+        """From config or a JSON spec (where target_modules is a list); missing keys take the defaults."""
+        raw = dict(raw or {})
+        if "target_modules" in raw:
+            raw["target_modules"] = tuple(raw["target_modules"])
+        return cls(**raw)
+
     def peft_config(self, **overrides: Any):
         """A peft.LoraConfig for causal-LM fine-tuning with these defaults (overrides win)."""
         from peft import LoraConfig
@@ -64,9 +72,6 @@ class ModelPreset:
 
 
 def preset_from_dict(name: str, raw: dict[str, Any]) -> ModelPreset:
-    lora = dict(raw.get("lora") or {})
-    if "target_modules" in lora:
-        lora["target_modules"] = tuple(lora["target_modules"])
     build = bool(raw.get("build", False))
     return ModelPreset(
         name=name,
@@ -74,7 +79,7 @@ def preset_from_dict(name: str, raw: dict[str, Any]) -> ModelPreset:
         build=build,
         dtype=raw.get("dtype", "float32"),
         attn_implementation=raw.get("attn_implementation", "sdpa"),
-        lora=LoraDefaults(**lora),
+        lora=LoraDefaults.from_dict(raw.get("lora")),
         packaged=PackagedSource(**raw["packaged"]) if raw.get("packaged") else None,
     )
 

@@ -73,6 +73,8 @@ def rating_cot(ctx: Mapping[str, Any]) -> str:
     scale = RatingScale(**ctx.get("rating_scale", {}))
     steps = round((min(scale.max, max(scale.min, float(known))) - scale.min) / scale.step)
     rating = f"{scale.min + steps * scale.step:g}"
-    return (
-        f"<think>\n{evidence} A rating of {rating} fits this evidence.\n</think>\n<answer>{rating}</answer>"
-    )
+    # The thinking states the evidence only, not the rating: a tiny policy cannot compute the averages
+    # it quotes, so a verdict inside the thinking was invented and the answer copied it (P(5) 0.99 at
+    # <answer> on Movies' valid rows). Without it the answer is read from the prompt and the evidence,
+    # and the distribution at <answer> keeps the model's uncertainty (issue 12).
+    return f"<think>\n{evidence}\n</think>\n<answer>{rating}</answer>"

@@ -29,7 +29,7 @@ def _rows(path: str, limit: int | None, seed: int, order: str) -> pd.DataFrame:
 def _start(spec: dict[str, Any]) -> dict[str, Any]:
     start = dict(spec["start"])
     if "lora" in start:
-        start["lora"] = LoraDefaults(**{**start["lora"], "target_modules": tuple(start["lora"]["target_modules"])})
+        start["lora"] = LoraDefaults.from_dict(start["lora"])
     return start
 
 

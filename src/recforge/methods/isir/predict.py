@@ -1,9 +1,10 @@
 """Rating predictions from a seed-000 model: with reasoning (the GRPO teacher) or answer-only (after an
 empty think block), in the evaluator's `rating` schema, timed.
 
-Answer-only predictions are read from the model's distribution over the dataset's valid ratings (its
+Ratings are read from the model's distribution over the dataset's valid ratings (its
 rating scale, carried by the verl rows) at "<answer>": one forward pass when every rating is one token
-("1".."5"), else each rating's tokens scored up to "</answer>". `argmax` is what greedy decoding writes
+("1".."5"), else each rating's tokens scored up to "</answer>"; with reasoning, at the "<answer>" after
+the model's own thinking. `argmax` is what greedy decoding writes
 (the paper's readout);
 `expected` and `median` minimise the expected squared and absolute error; `auto` picks, on the valid
 rows, the readout with the lowest MAE + RMSE and applies it to every row.
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from recforge.data.scale import RatingScale
-from recforge.methods.isir.chat import answer_only_prompt, cot_prompt
+from recforge.methods.isir.chat import answer_only_prompt, cot_prompt, split_thinking, teacher_state_text
 from recforge.methods.isir.prompts import rating_text
 from recforge.methods.isir.generate import Generations, greedy_generate
 from recforge.methods.isir.reward import parse_rating
@@ -126,6 +127,17 @@ def rating_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, values: 
     generation). Also the timing, as Generations."""
     return value_distribution(model, tokenizer, [answer_only_prompt(tokenizer, p) for p in rows["prompt"]],
                               values, batch_size)
+
+
+def cot_distribution(model: Any, tokenizer: Any, rows: pd.DataFrame, gen: Generations, values: Sequence[float],
+                     batch_size: int) -> tuple[np.ndarray, Generations]:
+    """P(rating) at the "<answer>" that follows each completion's own reasoning (the text the teacher's
+    hidden state is read from: prompt + thinking + "<answer>"), so that a reasoning model's rating is
+    read as the answer-only student's is. `gen` is the reasoning run; the returned timing adds the
+    readout's forward passes to it."""
+    prompts = [teacher_state_text(tokenizer, p, split_thinking(t) or "") for p, t in zip(rows["prompt"], gen.texts)]
+    dist, scored = value_distribution(model, tokenizer, prompts, values, batch_size)
+    return dist, Generations(gen.texts, gen.new_tokens, gen.prompt_tokens, gen.seconds + scored.seconds)
 
 
 def value_distribution(model: Any, tokenizer: Any, prompts: Sequence[str], values: Sequence[float],

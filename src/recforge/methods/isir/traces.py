@@ -3,9 +3,9 @@
 
 The context carries no rating: the writer (the heuristic one or an LLM, which is only shown the
 prompt) predicts from the evidence, and the SFT stage keeps the traces whose answer equals the label
-(rejection sampling). Every kept answer thus follows from what its trace says. Traces that explained
-the known rating instead taught the tiny teacher the label prior: it answered 5 for all 4,000 Movies
-train samples it was run on (issue 12).
+(rejection sampling). Traces that explained the known rating instead taught the tiny teacher the label
+prior: it answered 5 for all 4,000 Movies train samples it was run on (issue 12). The heuristic
+writer's thinking states the evidence and leaves the rating to the answer (llm.heuristic.reasoning).
 """
 
 from __future__ import annotations

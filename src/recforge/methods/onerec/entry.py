@@ -47,7 +47,7 @@ def stage1(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
 
 def stage2(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
     start, sids, rank, load = _common(spec)
-    lora = LoraDefaults(**{**start["lora"], "target_modules": tuple(start["lora"]["target_modules"])})
+    lora = LoraDefaults.from_dict(start["lora"])
     return stages.multitask(start["path"], sids, pd.read_parquet(spec["mixture"]), pd.read_parquet(spec["sequential"]),
                             _train(spec, "stage2"), rank, spec["out_dir"], lora=lora,
                             work_dir=checkpoint_dir(spec["out_dir"]), **load)

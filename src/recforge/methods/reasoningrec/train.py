@@ -66,7 +66,7 @@ def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
     start = spec["start"]
     model, tokenizer = load_causal_lm(start["path"], dtype=start["dtype"],
                                       attn_implementation=start["attn_implementation"], device="cpu")
-    lora = LoraDefaults(**{**start["lora"], "target_modules": tuple(start["lora"]["target_modules"])})
+    lora = LoraDefaults.from_dict(start["lora"])
     model = get_peft_model(model, lora.peft_config())
     model.train()
     args = trainer_arguments(SFTConfig, stage.args, checkpoint_dir(spec["out_dir"]), eval_steps=stage.eval_steps,

@@ -98,6 +98,9 @@ class GRPOSettings(StageSettings):
     plus the reward's cut-off. Selection ranks rank_eval's valid subset every eval_steps."""
 
     reward_k: int = 10
+    # false: every weight of cgen's (merged) model trains (the tiny model); true: the preset's LoRA
+    # adapters only (a real checkpoint on one GPU), merged into the saved model.
+    lora: bool = False
 
 
 @dataclass(frozen=True)

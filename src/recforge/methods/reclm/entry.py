@@ -85,10 +85,9 @@ def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
         head = RetrievalHead(model.config.hidden_size, ret.projection_hidden, item_vectors(spec, trie.item_ids),
                              ret.item_emb).to(model.device)
     decoder = Decoder(tokenizer, trie, item_text, head)
-    lora = LoraDefaults(**{**start["lora"], "target_modules": tuple(start["lora"]["target_modules"])})
     report = S.train_sft(model, tokenizer, pd.read_parquet(spec["samples"]), item_text, read_chat(spec["chat"]),
                          decoder, cfg, samples_cfg, rank, spec["out_dir"], work_dir=checkpoint_dir(spec["out_dir"]),
-                         lora=lora, new_token_ids=new_ids + sid_ids, ret=ret, dtype=start["dtype"])
+                         lora=LoraDefaults.from_dict(start["lora"]), new_token_ids=new_ids + sid_ids, ret=ret, dtype=start["dtype"])
     return {**report, "variant": variant, "items": trie.num_items, "trie_nodes": trie.num_nodes}
 
 
@@ -106,7 +105,7 @@ def grpo(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
     model.train()
     report = train_grpo(model, decoder.tokenizer, pd.read_parquet(spec["samples"]), item_text, read_chat(spec["chat"]),
                         decoder, cfg, samples_cfg, rank, spec["out_dir"], work_dir=checkpoint_dir(spec["out_dir"]),
-                        dtype=start["dtype"])
+                        lora=LoraDefaults.from_dict(start["lora"]), dtype=start["dtype"])
     return {**report, "variant": "cgen_grpo", "items": decoder.trie.num_items}
 
 

@@ -88,8 +88,10 @@ def grpo_dataset(tokenizer: Any, rows: pd.DataFrame, item_text: Mapping[str, str
 
 def train_grpo(model: Any, tokenizer: Any, samples: pd.DataFrame, item_text: Mapping[str, str], chat: Sequence,
                decoder: Decoder, cfg: GRPOSettings, samples_cfg: SampleConfig, rank: RankEvalConfig,
-               out_dir: str | Path, *, work_dir: str | Path, dtype: str = "float32") -> dict:
-    """Train, keep the state best on valid (the start included), save it; returns the report."""
+               out_dir: str | Path, *, work_dir: str | Path, lora: Any = None, dtype: str = "float32") -> dict:
+    """Train, keep the state best on valid (the start included), save it; returns the report. With
+    `cfg.lora`, `lora` (a LoraDefaults) wraps the model before anything snapshots it: the adapters
+    start at zero, so the first candidate is still the SFT model."""
     from trl import GRPOConfig, GRPOTrainer
 
     started = time.perf_counter()
@@ -97,6 +99,11 @@ def train_grpo(model: Any, tokenizer: Any, samples: pd.DataFrame, item_text: Map
     valid_rows = subsample(samples[samples["split"] == "valid"], rank.valid_samples, rank.seed)
     if not len(train_rows) or not len(valid_rows):
         raise ValueError("RecLM GRPO needs train and valid rows")
+    if cfg.lora:
+        from peft import get_peft_model
+
+        model = get_peft_model(model, lora.peft_config())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     selector = BestOnValid("ndcg", rank_fn=valid_ranker(decoder, valid_rows, item_text, chat, samples_cfg, rank),
                            k=10, every_steps=cfg.eval_steps, state_dir=work_dir)
     if not selector.records:
@@ -113,7 +120,7 @@ def train_grpo(model: Any, tokenizer: Any, samples: pd.DataFrame, item_text: Map
     tokenizer.padding_side = "left"
     selector.restore_best(trainer.model)
     history = [{k: v for k, v in e.items() if isinstance(v, (int, float, str))} for e in trainer.state.log_history]
-    report = {"stage": "grpo", "config": cfg.__dict__, "selection": selector.report(), "train_rows": len(train_rows),
+    report = {"stage": "grpo", "config": cfg.__dict__, "lora": bool(cfg.lora), "trainable_parameters": trainable, "selection": selector.report(), "train_rows": len(train_rows),
               "train_metrics": result.metrics, "log_history": history, "wall_time_s": time.perf_counter() - started}
     save_stage(trainer.model, tokenizer, out_dir, report)
     return report
