@@ -206,7 +206,8 @@ def target_log_probs(model: SASRec, histories_: Sequence[Sequence[str]], targets
     tgt = np.array([model.item_index.get(t, 0) - 1 for t in targets], dtype=np.int64)
     out = np.full(len(tgt), np.nan)
     for rows, scores in score_histories(model, histories_, exclude_history=False):
-        log_p = torch.log_softmax(scores.float(), dim=1)[torch.arange(len(rows)), torch.from_numpy(tgt[rows]).clamp(min=0)]
+        column = torch.from_numpy(tgt[rows]).clamp(min=0)
+        log_p = torch.log_softmax(scores.float(), dim=1)[torch.arange(len(rows)), column]
         out[rows] = np.where(tgt[rows] >= 0, log_p.numpy(), np.nan)
     return out
 

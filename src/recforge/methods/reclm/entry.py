@@ -87,7 +87,8 @@ def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
     decoder = Decoder(tokenizer, trie, item_text, head)
     report = S.train_sft(model, tokenizer, pd.read_parquet(spec["samples"]), item_text, read_chat(spec["chat"]),
                          decoder, cfg, samples_cfg, rank, spec["out_dir"], work_dir=checkpoint_dir(spec["out_dir"]),
-                         lora=LoraDefaults.from_dict(start["lora"]), new_token_ids=new_ids + sid_ids, ret=ret, dtype=start["dtype"])
+                         lora=LoraDefaults.from_dict(start["lora"]), new_token_ids=new_ids + sid_ids, ret=ret,
+                         dtype=start["dtype"])
     return {**report, "variant": variant, "items": trie.num_items, "trie_nodes": trie.num_nodes}
 
 

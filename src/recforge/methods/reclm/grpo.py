@@ -120,7 +120,8 @@ def train_grpo(model: Any, tokenizer: Any, samples: pd.DataFrame, item_text: Map
     tokenizer.padding_side = "left"
     selector.restore_best(trainer.model)
     history = [{k: v for k, v in e.items() if isinstance(v, (int, float, str))} for e in trainer.state.log_history]
-    report = {"stage": "grpo", "config": cfg.__dict__, "lora": bool(cfg.lora), "trainable_parameters": trainable, "selection": selector.report(), "train_rows": len(train_rows),
-              "train_metrics": result.metrics, "log_history": history, "wall_time_s": time.perf_counter() - started}
+    report = {"stage": "grpo", "config": cfg.__dict__, "lora": bool(cfg.lora), "trainable_parameters": trainable,
+              "selection": selector.report(), "train_rows": len(train_rows), "train_metrics": result.metrics,
+              "log_history": history, "wall_time_s": time.perf_counter() - started}
     save_stage(trainer.model, tokenizer, out_dir, report)
     return report
