@@ -31,7 +31,7 @@ WRITERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
 }
 
 # Bump when any writer changes its output: part of the cache key (as the backend's model name).
-HEURISTIC_VERSION = "heuristic-v1"
+HEURISTIC_VERSION = "heuristic-v2"  # v2: rating_cot thinking without the verdict sentence
 
 
 def write(task: str, context: Mapping[str, Any]) -> str:
