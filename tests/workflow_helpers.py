@@ -97,7 +97,9 @@ def _finite_number(value) -> bool:
 
 
 def check_topk(method: str, split: str, metrics: dict, settings: dict) -> None:
-    """A top-k list never leaves the catalogue, and never repeats the history where it is excluded."""
+    """A top-k list never leaves the catalogue, and never repeats the history where it is excluded.
+    Some lists are not empty: with none, every rate is undefined (None) and nothing was checked."""
+    assert metrics["mean_list_length"] > 0, (method, split, "every list is empty")
     assert metrics["out_of_catalogue_rate"] == 0, (method, split, metrics["out_of_catalogue_rate"])
     if excludes_history(settings):
         assert metrics["in_history_rate"] == 0, (method, split, metrics["in_history_rate"])
