@@ -13,7 +13,7 @@ import pytest
 from recforge.data.adapters.reasoningrec import load_reasoningrec
 from recforge.methods import ctr_logreg
 from recforge.methods.reasoningrec.config import settings_from_dict
-from recforge.methods.reasoningrec.prompts import predfirst, reasoning_only, teacher_answer
+from recforge.methods.reasoningrec.prompts import build_prompts, predfirst, reasoning_only, teacher_answer
 from recforge.methods.reasoningrec.readout import p_yes
 from recforge.methods.reasoningrec.sampling import stratified_sample
 from recforge.methods.reasoningrec.windows import build_windows, window_report
@@ -209,3 +209,61 @@ def test_rationales_cover_train_and_the_first_test_windows_only(tmp_path):
     assert set(table.loc[table["split"] == "test", "sample_id"]) == {"a:5", "b:5"}
     assert (table["split"] != "valid").all()
     assert len(table[table["split"] == "train"]) == len(w[w["split"] == "train"])
+
+
+def test_predict_reads_with_the_configured_dtype(tmp_path_factory):
+    """predict.dtype overrides the preset's dtype for reading only; the readout stays a probability
+    that agrees with float32 to bfloat16's precision, and the cost report names the dtype used."""
+    from llm_fixtures.helpers import shared_test_model
+    from recforge.methods.reasoningrec.config import PredictSettings
+    from recforge.methods.reasoningrec.predict import predict
+
+    model = str(shared_test_model(tmp_path_factory))
+    # valid labels (position 4) Yes for a, b and No for c, d: Platt needs both
+    inter, samples = _events({u: [5, 1, 4, 3, r, 2] for u, r in zip("abcd", (5, 4, 2, 1))})
+    items = pd.DataFrame({"item_id": inter["item_id"], "title": inter["item_id"], "brand": "B",
+                          "features": [[]] * len(inter)})
+    windows = build_windows(inter, samples, history=3, profile_items=15, like_threshold=4.0)
+    empty = pd.DataFrame({"item_id": [], "description": []})
+    prompts = build_prompts(windows, items, empty, pd.DataFrame({"user_id": [], "profile": []}), "thing", 4.0)
+    load = {"dtype": "float32", "attn_implementation": "sdpa"}
+    read = {}
+    for dtype in (None, "bfloat16"):
+        frame, cost = predict(model, load, prompts, PredictSettings(splits=("valid", "test"), reasoning_samples=0,
+                                                                    dtype=dtype))
+        assert cost["slot"]["dtype"] == (dtype or "float32") and cost["slot"]["n"] == 8
+        assert frame["probability"].between(0, 1).all()
+        read[dtype] = frame["probability"].to_numpy()
+    assert np.abs(read[None] - read["bfloat16"]).max() < 0.05
+    assert not np.array_equal(read[None], read["bfloat16"])  # the dtype did reach the loader
+    frame, cost = predict(model, load, prompts, PredictSettings(splits=("valid", "test"), reasoning_samples=0,
+                                                                calibration="platt"))
+    assert frame["p_yes"].to_numpy() == pytest.approx(read[None])  # the raw readout is kept beside it
+    assert cost["calibration"]["n"] == 4 and not np.allclose(frame["probability"], frame["p_yes"])
+    slope = np.sign(cost["calibration"]["slope"])  # the map is monotone in P(Yes)
+    assert (np.sign(np.diff(frame["probability"].to_numpy()[np.argsort(read[None])])) * slope >= 0).all()
+
+
+def test_platt_recovers_a_known_logistic_map_and_keeps_the_ranking():
+    from recforge.methods.platt import logit, platt
+
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=20000)
+    labels = (rng.random(20000) < 1 / (1 + np.exp(-(2.0 * scores - 1.0)))).astype(int)  # slope 2, intercept -1
+    fit_rows = np.arange(20000) % 2 == 0
+    prob, report = platt(scores, labels, fit_rows, c=1e6)
+    assert report["slope"] == pytest.approx(2.0, abs=0.1) and report["intercept"] == pytest.approx(-1.0, abs=0.1)
+    assert report["n"] == 10000
+    assert np.array_equal(np.argsort(prob, kind="stable"), np.argsort(scores, kind="stable"))  # monotone
+    assert logit(np.array([0.5, 1 / (1 + math.exp(-3))])) == pytest.approx([0.0, 3.0])
+    with pytest.raises(ValueError, match="both labels"):
+        platt(scores, np.ones(20000), fit_rows)
+
+
+def test_calibration_needs_the_valid_windows():
+    from recforge.methods.reasoningrec.config import PredictSettings
+
+    with pytest.raises(ValueError, match="splits must hold valid"):
+        PredictSettings(calibration="platt")
+    with pytest.raises(ValueError, match="not null or 'platt'"):
+        PredictSettings(splits=("valid", "test"), calibration="isotonic")

@@ -27,7 +27,8 @@ from recforge.methods.reclm import config as reclm
 from recforge.sid.rqvae import RQVAEConfig
 from recforge.train.settings import StageSettings
 
-CONFIG = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "config/config.yaml").read_text())
 METHODS = CONFIG["methods"]
 ONE_TO_ONE = [
     (ClusterConfig, METHODS["isir"]["clusters"]),
@@ -105,3 +106,16 @@ def test_reasoningrec_top_level_and_profile_defaults_equal_config_yaml():
     for name in ("model", "like_threshold", "history", "profile_items", "texts"):
         assert getattr(code, name) == section[name], name
     assert code.profile == reasoningrec.TextTask(**section["profile"])
+
+
+@pytest.mark.parametrize("overlay", sorted(p.name for p in (ROOT / "config").glob("*.yaml") if p.name != "schema.yaml"))
+def test_every_shipped_overlay_keeps_the_config_valid(overlay):
+    """Each config/*.yaml overlay, merged over config.yaml as `--configfile` merges it, passes the
+    schema the Snakefile validates with: a misspelt key in an overlay fails here, not hours into a run."""
+    import copy
+
+    from snakemake.utils import update_config, validate
+
+    merged = copy.deepcopy(CONFIG)
+    update_config(merged, yaml.safe_load((ROOT / "config" / overlay).read_text()))
+    validate(merged, str(ROOT / "config" / "schema.yaml"))

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from recforge.data.sequences import histories
+from recforge.methods.platt import platt
 from recforge.methods.sasrec import SASRec, target_log_probs
 
 
@@ -42,13 +43,10 @@ def target_scores(model: SASRec, interactions: pd.DataFrame, windows: pd.DataFra
 
 def predict(model: SASRec, interactions: pd.DataFrame, windows: pd.DataFrame,
             settings: CtrSASRecSettings) -> pd.DataFrame:
-    from sklearn.linear_model import LogisticRegression
-
     score = target_scores(model, interactions, windows)
     score = np.where(np.isfinite(score), score, np.nanmin(score))  # an unknown item: the least likely
-    valid = (windows["split"] == "valid").to_numpy()
-    fit = LogisticRegression(C=settings.c).fit(score[valid, None], windows["label"].to_numpy()[valid])
+    probability, _ = platt(score, windows["label"].to_numpy(), (windows["split"] == "valid").to_numpy(), settings.c)
     keep = windows["split"].isin(list(settings.splits)).to_numpy()
     return pd.DataFrame({"sample_id": windows["sample_id"][keep].astype(str).to_numpy(),
                          "split": windows["split"][keep].astype(str).to_numpy(),
-                         "probability": fit.predict_proba(score[keep, None])[:, 1].astype("float64")})
+                         "probability": probability[keep]})

@@ -30,6 +30,19 @@ class PredictSettings:
     max_new_tokens: int = 96
     # embedder preset whose token vectors compare generated with teacher reasoning (similarity.py)
     similarity_embedder: str = "minilm"
+    # Weights' dtype when reading (null: the preset's). bfloat16 reads 2.5x faster on a CPU with
+    # avx512_bf16; P(Yes) then differs from float32 by up to 0.04 (docs/benchmarks.md, seed 004).
+    dtype: str | None = None
+    # platt: `probability` is P(Yes) mapped by a logistic fit on the valid windows (needs valid in
+    # splits; recforge.methods.platt): log-loss calibrated, AUC kept. null: P(Yes) as read.
+    calibration: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.calibration not in (None, "platt"):
+            raise ValueError(f"methods.reasoningrec.predict.calibration: {self.calibration!r} is not null or 'platt'")
+        if self.calibration and "valid" not in self.splits:
+            raise ValueError("methods.reasoningrec.predict.calibration: platt fits on the valid windows, so "
+                             f"splits must hold valid (it is {list(self.splits)})")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recforge.methods.platt import logit, platt
 from recforge.methods.reasoningrec.config import PredictSettings
 from recforge.methods.reasoningrec.prompts import reasoning_only, slot_prompt
 from recforge.methods.reasoningrec.readout import PREFILL, slot_probabilities
@@ -50,10 +51,12 @@ def generate_reasoning(model: Any, tokenizer: Any, prompts: list[str], max_new_t
 
 def predict(model_path: str, load_settings: dict, prompts: pd.DataFrame, settings: PredictSettings,
             references: pd.DataFrame | None = None, encoder: Any = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """P(Yes) of every row of `settings.splits`, and the cost figures. The reasoning is generated for the
+    """P(Yes) of every row of `settings.splits` (`p_yes`; `probability` is the same, or its Platt
+    calibration on the valid rows), and the cost figures. The reasoning is generated for the
     test windows that `references` (teacher rationales: sample_id, reasoning) covers, at most
     `reasoning_samples` of them, and compared with the teacher's by `encoder` (reasoning_similarity)."""
-    model, tokenizer = load(model_path, load_settings["dtype"], load_settings["attn_implementation"])
+    dtype = settings.dtype or load_settings["dtype"]
+    model, tokenizer = load(model_path, dtype, load_settings["attn_implementation"])
     rows = prompts[prompts["split"].isin(list(settings.splits))].reset_index(drop=True)
     texts = [slot_prompt(tokenizer, r) for r in rows.itertuples()]
     started = time.perf_counter()
@@ -66,7 +69,11 @@ def predict(model_path: str, load_settings: dict, prompts: pd.DataFrame, setting
         test &= rows["sample_id"].astype(str).isin(teacher)
     chosen = list(np.flatnonzero(test.to_numpy())[: settings.reasoning_samples])
     frame = pd.DataFrame({"sample_id": rows["sample_id"].astype(str), "split": rows["split"].astype(str),
-                          "probability": probs.astype("float64")})
+                          "probability": probs.astype("float64"), "p_yes": probs.astype("float64")})
+    calibration = None
+    if settings.calibration == "platt":
+        frame["probability"], calibration = platt(logit(probs), rows["label"].to_numpy(),
+                                                  (rows["split"] == "valid").to_numpy())
     with_reasoning, generated = generate_reasoning(model, tokenizer, [texts[i] for i in chosen], settings.max_new_tokens)
     if references is not None and encoder is not None:
         reference = [teacher[str(rows["sample_id"][i])] for i in chosen]
@@ -74,7 +81,8 @@ def predict(model_path: str, load_settings: dict, prompts: pd.DataFrame, setting
     cost = {
         "slot": {"n": len(texts), "seconds": round(seconds, 3), "predictions_per_s": round(len(texts) / seconds, 3),
                  "mean_prompt_tokens": round(float(np.mean(prompt_tokens)), 2), "generated_tokens": 0,
-                 "batch_size": settings.batch_size},
+                 "batch_size": settings.batch_size, "dtype": dtype},
         "with_reasoning": {**with_reasoning, "max_new_tokens": settings.max_new_tokens, "batch_size": 1},
+        "calibration": calibration,
     }
     return frame, cost
