@@ -31,7 +31,7 @@ class PredictSettings:
     # embedder preset whose token vectors compare generated with teacher reasoning (similarity.py)
     similarity_embedder: str = "minilm"
     # Weights' dtype when reading (null: the preset's). bfloat16 reads 2.5x faster on a CPU with
-    # avx512_bf16; P(Yes) then differs from float32 by up to 0.04 (docs/benchmarks.md, seed 004).
+    # avx512_bf16; P(Yes) then moves by up to 0.07 from float32's (docs/benchmarks.md, seed 004).
     dtype: str | None = None
     # platt: `probability` is P(Yes) mapped by a logistic fit on the valid windows (needs valid in
     # splits; recforge.methods.platt): log-loss calibrated, AUC kept. null: P(Yes) as read.
