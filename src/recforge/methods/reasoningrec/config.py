@@ -30,7 +30,7 @@ class PredictSettings:
     max_new_tokens: int = 96
     # embedder preset whose token vectors compare generated with teacher reasoning (similarity.py)
     similarity_embedder: str = "minilm"
-    # Weights' dtype when reading (null: the preset's). bfloat16 reads 2.5x faster on a CPU with
+    # Weights' dtype when reading (null: the preset's). bfloat16 reads 2.4-2.5x faster on a CPU with
     # avx512_bf16; P(Yes) then moves by up to 0.07 from float32's (docs/benchmarks.md, seed 004).
     dtype: str | None = None
     # platt: `probability` is P(Yes) mapped by a logistic fit on the valid windows (needs valid in
