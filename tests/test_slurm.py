@@ -173,6 +173,23 @@ def cluster_processes(slurm_conf: str) -> dict[int, str]:
     return found
 
 
+SYSCONF = Path("/etc/slurm/slurm.conf")
+
+
+def leave_a_dead_clusters_link() -> Path | None:
+    """Where nothing is at SYSCONF (and this is root), link it to the state directory of a test
+    cluster whose daemons are gone, as a machine that stopped mid-test leaves it; return that dir."""
+    if os.path.lexists(SYSCONF) or os.geteuid() != 0:
+        return None
+    dead = Path(tempfile.mkdtemp(prefix="recforge-slurm-dead-", dir="/tmp"))
+    (dead / "slurm.conf").write_text("# the configuration of a cluster that is gone\n")
+    (dead / "linked-sysconf").write_text(f"{SYSCONF}\n")
+    (dead / "slurmctld.pid").write_text(f"{os.getpid()}\n")  # alive, but not a slurmctld: not its daemon
+    SYSCONF.parent.mkdir(parents=True, exist_ok=True)
+    SYSCONF.symlink_to(dead / "slurm.conf")
+    return dead
+
+
 @pytest.fixture(scope="module")
 def slurm_env():
     """Start the test cluster (installing Slurm if needed); always stop it, then check that none of
@@ -182,6 +199,9 @@ def slurm_env():
     state = Path(tempfile.mkdtemp(prefix="recforge-slurm-", dir="/tmp"))
     state.chmod(0o755)
     env = {**os.environ, "SLURM_CONF": str(state / "slurm.conf")}
+    # A test cluster whose machine stopped before stop_cluster.sh ran leaves /etc/slurm/slurm.conf
+    # linked to its state (a CI run once failed on one): start from such a link, to show it is replaced.
+    stale = leave_a_dead_clusters_link()
     try:
         proc = subprocess.run(
             ["bash", str(SLURM_DIR / "start_cluster.sh"), *cluster_shape(), str(state)],
@@ -199,8 +219,12 @@ def slurm_env():
                 pytest.fail(failure)
             pytest.skip(failure)
         assert set(pids) == {"munged", "slurmctld", "slurmd"}, pids
+        if stale:
+            assert os.readlink(SYSCONF) == str(state / "slurm.conf"), "the dead cluster's link was kept"
         yield env
     finally:
+        if stale:
+            shutil.rmtree(stale, ignore_errors=True)
         stop = subprocess.run(
             ["bash", str(SLURM_DIR / "stop_cluster.sh"), str(state)], capture_output=True, text=True, timeout=120
         )

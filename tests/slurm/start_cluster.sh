@@ -10,8 +10,9 @@
 #   spool/state directories, logs and the pid files of the three daemons it starts (munged,
 #   slurmctld, slurmd). stop_cluster.sh stops exactly those PIDs. The one thing outside it is a
 #   symlink /etc/slurm/slurm.conf -> STATE_DIR/slurm.conf (job steps need the default path); it is
-#   only made where no slurm.conf exists, and stop_cluster.sh removes it. A site's own munged is
-#   left alone.
+#   only made where no slurm.conf exists, or where the one there is the link of a test cluster whose
+#   daemons are all gone (never stopped: its machine or session ended first), and stop_cluster.sh
+#   removes it. A site's own munged is left alone.
 # - Partitions: every name given, all on the one node; the first is the default partition.
 # - GPUs: gres gpu:TYPE:N for each type (fake devices; jobs see CUDA_VISIBLE_DEVICES only).
 # - Idempotent: when the daemons recorded in STATE_DIR are alive and answer, it does nothing.
@@ -28,7 +29,7 @@ CTLD_PORT="${SLURMCTLD_PORT:-6817}"
 SLURMD_PORT="${SLURMD_PORT:-6818}"
 STATE=""
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --partitions) PARTITIONS="$2"; shift 2 ;;
@@ -54,8 +55,8 @@ die() {
     exit 1
 }
 
-alive() {  # alive NAME: the pid file STATE/NAME.pid names a running process called NAME
-    local pidfile="$STATE/$1.pid" pid
+alive() {  # alive NAME [DIR]: the pid file DIR/NAME.pid (DIR defaults to STATE) names a running NAME
+    local pidfile="${2:-$STATE}/$1.pid" pid
     [[ -s "$pidfile" ]] || return 1
     pid="$(tr -dc 0-9 < "$pidfile")"
     [[ -n "$pid" && -r "/proc/$pid/comm" ]] || return 1
@@ -147,8 +148,19 @@ render "$HERE/gres.conf.in" > "$STATE/gres.conf"   # read from the directory of 
 # SLURM_CONF included, so commands on the node must find the configuration at the compiled-in
 # default path, as on a real cluster. Link it there unless something else is already there.
 SYSCONF=/etc/slurm/slurm.conf
+stale_test_link() {  # SYSCONF links to another test cluster's state whose daemons are all gone
+    [[ -L "$SYSCONF" ]] || return 1
+    local other
+    other="$(dirname "$(readlink "$SYSCONF")")"
+    [[ "$(cat "$other/linked-sysconf" 2>/dev/null)" == "$SYSCONF" ]] || return 1
+    ! alive munged "$other" && ! alive slurmctld "$other" && ! alive slurmd "$other"
+}
 if [[ -L "$SYSCONF" && "$(readlink "$SYSCONF")" == "$STATE/slurm.conf" ]]; then
     :
+elif stale_test_link; then
+    # A test cluster that was never stopped (its machine or session ended first) left its link.
+    log "replacing the link a stopped test cluster left: $SYSCONF -> $(readlink "$SYSCONF")"
+    ln -sfn "$STATE/slurm.conf" "$SYSCONF"
 elif [[ -e "$SYSCONF" ]]; then
     die "$SYSCONF already exists (a real or another test cluster): not replacing it"
 else
