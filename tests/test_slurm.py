@@ -224,6 +224,8 @@ def slurm_env():
         yield env
     finally:
         if stale:
+            if SYSCONF.is_symlink() and Path(os.readlink(SYSCONF)).parent == stale:
+                SYSCONF.unlink()  # the cluster did not start: take back the link this fixture made
             shutil.rmtree(stale, ignore_errors=True)
         stop = subprocess.run(
             ["bash", str(SLURM_DIR / "stop_cluster.sh"), str(state)], capture_output=True, text=True, timeout=120
