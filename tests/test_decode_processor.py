@@ -234,3 +234,23 @@ def test_title_excluded_items_are_never_allowed(trie):
 def test_excluded_needs_title_pruning(trie):
     with pytest.raises(ValueError, match="excluded"):
         title(trie, excluded=[[0]], prune_generated=False)
+
+
+def test_title_min_items_holds_the_answer_open(trie):
+    """With min_items 2, free text may not end (EOS) before two items are closed in the generated text;
+    inside an item nothing changes, and a catalogue with nothing left to list may still end."""
+    rows = [
+        [11, 12, 11, 12, 11, 12, 11],  # no item yet
+        [11, 12, 11, SOI, 7, EOI, 11],  # one item: still short
+        [SOI, 7, EOI, SOI, 5, 3, EOI],  # two: may end
+        [11, 12, 11, 12, SOI, 5, 1],  # inside an item: as without min_items
+    ]
+    got = allowed_sets(title(trie, min_items=2), rows)
+    assert got == [ALL - {EOI, EOS}, ALL - {EOI, EOS}, ALL - {EOI}, {2, 4, EOI}]
+    assert allowed_sets(title(trie), rows[:2]) == [ALL - {EOI}, ALL - {EOI}]
+    # An excluded item is not a listed one; an exhausted catalogue ends whatever min_items says.
+    assert EOS not in allowed_sets(title(trie, min_items=1, excluded=[[3]]), [[11]])[0]
+    small = ItemTrie.build([[3], [4]], ["x", "y"])
+    assert allowed_sets(title(small, min_items=5), [[SOI, 3, EOI, SOI, 4, EOI, 11]]) == [ALL - {EOI, SOI}]
+    with pytest.raises(ValueError, match="min_items"):
+        sid(trie, min_items=1)

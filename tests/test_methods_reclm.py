@@ -201,6 +201,14 @@ def test_diagnostics_are_rates():
 
 
 # ------------------------------------------------------------------------------------ teacher
+def test_min_items_must_fit_the_list():
+    from recforge.methods.reclm.config import PredictConfig
+
+    assert PredictConfig(min_items=10).min_items == 10
+    with pytest.raises(ValueError, match="min_items"):
+        PredictConfig(k=10, min_items=11)
+
+
 def test_port_must_be_an_integer():
     assert check_port(2068) == 2068
     for bad in (2068.0, "2068", True):
@@ -364,6 +372,33 @@ def test_retrieval_lists_exclude_history_and_repeats(tokenizer, eager_model):
     # The first pick is the head's best item outside the history (inner products, no temperature).
     decoder_rows = decoder.trie.item_ids
     assert lists[0][0] in decoder_rows
+
+
+
+def test_min_items_holds_the_answer_to_its_count(tokenizer, eager_model):
+    """A model that would end every answer at once (EOS raised above the raised <SOI>) lists nothing;
+    with min_items 3 both the generating and the retrieving decoder list exactly 3 new items."""
+    from recforge.methods.reclm.decode import RetrievalHead
+
+    eos = tokenizer.eos_token_id
+
+    class Lazy(type(eager_model)):
+        def forward(self, *args, **kwargs):
+            out = super().forward(*args, **kwargs)
+            out.logits[..., eos] += 10.0
+            return out
+
+    lazy = Lazy(eager_model.config).eval()
+    lazy.load_state_dict(eager_model.state_dict())
+    torch.manual_seed(1)
+    for head in (None, RetrievalHead(32, 8, torch.randn(len(TITLES), 4))):
+        decoder = decoder_for(tokenizer, head)
+        history = [["2"], []]
+        assert decoder.rank(lazy, prompts(tokenizer, 2), history, k=10, max_new_tokens=80) == [[], []]
+        lists = decoder.rank(lazy, prompts(tokenizer, 2), history, k=10, max_new_tokens=80, min_items=3)
+        assert [len(items) for items in lists] == [3, 3]
+        for items, seen in zip(lists, history):
+            assert set(items) <= set(TITLES) and not set(items) & set(seen) and len(set(items)) == 3
 
 
 # ------------------------------------------------------------------------------------ GRPO

@@ -152,6 +152,7 @@ def constrained_generate(
     prune_generated: bool = True,
     engine: str = "auto",
     exclude: Sequence[Sequence[str]] | None = None,
+    min_items: int = 0,
 ) -> list[list[str]]:
     """Per prompt, up to `k` distinct item ids ranked by beam score (first occurrence kept).
 
@@ -169,7 +170,8 @@ def constrained_generate(
 
     `exclude` (title mode): per prompt, item ids that may not be generated (e.g. its history); the
     trie treats them as already listed, so no beam can write them (TrieLogitsProcessor.excluded).
-    With num_beams 1 the search is greedy (scores 0).
+    With num_beams 1 the search is greedy (scores 0). `min_items` (title mode): no beam may end before
+    it has listed this many items (TrieLogitsProcessor.min_items).
 
     `engine`: "transformers", "shared_prefill" (SID mode with items of one length, the usual SID trie;
     same beams, each prompt encoded once) or "auto" (shared_prefill where it applies).
@@ -245,6 +247,7 @@ def constrained_generate(
             excluded=None if exclude is None else [
                 [row_of[i] for i in exclude[j] if i in row_of] for j in range(first, first + len(batch))],
             num_beams=num_beams,
+            min_items=min_items,
         )
         if engine == "shared_prefill":
             generated, scores = sid_beam_search(model, encoded, trie, processor, num_beams)

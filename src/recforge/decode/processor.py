@@ -62,6 +62,10 @@ class TrieLogitsProcessor(LogitsProcessor):
             (a recommender's history exclusion). Row r of the scores belongs to prompt
             r // num_beams, the order of transformers' beam search and greedy search.
         num_beams: rows per prompt (only used with `excluded`).
+        min_items: title mode: the answer may end (EOS) only after this many items were closed in
+            the generated text, or once every item is listed. 0: whenever the model ends it. A
+            request for k items can so be held to k: a small model trained on answers of 1..k items
+            stops after a few whatever count the prompt asks for.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class TrieLogitsProcessor(LogitsProcessor):
         prune_generated: bool = True,
         excluded: Sequence[Sequence[int]] | None = None,
         num_beams: int = 1,
+        min_items: int = 0,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -106,6 +111,9 @@ class TrieLogitsProcessor(LogitsProcessor):
         if excluded is not None and not self.prune_generated:
             raise ValueError("excluded items need title mode with prune_generated")
         self.num_beams = int(num_beams)
+        if min_items < 0 or (min_items and mode != "title"):
+            raise ValueError(f"min_items must be >= 0 and needs title mode, got {min_items} in {mode} mode")
+        self.min_items = int(min_items)
         self._excluded = None if excluded is None else _excluded_nodes(trie, excluded)
         self._previous: tuple[torch.Tensor, ...] | None = None  # last call's rows, for resuming
         self._device: tuple[str, dict[str, torch.Tensor]] | None = None
@@ -192,6 +200,7 @@ class TrieLogitsProcessor(LogitsProcessor):
         rows = state.shape[0]
         device = input_ids.device
         blocked = torch.ones((rows, vocab_size), dtype=torch.bool, device=device)
+        listed = (completed >= 0).sum(dim=1)  # items closed in the generated text
         if self._excluded is not None:
             banned = self._excluded.to(device)[torch.arange(rows, device=device) // self.num_beams]
             completed = torch.cat((banned, completed), dim=1)
@@ -204,6 +213,11 @@ class TrieLogitsProcessor(LogitsProcessor):
             if done is not None:
                 exhausted = outside & ((done >= 0).sum(dim=1) >= self.trie.num_terminals)
                 blocked[exhausted, self.item_start_id] = True  # every item is listed: open no more
+            else:
+                exhausted = torch.zeros_like(outside)
+            if self.min_items:
+                short = outside & (listed < self.min_items) & ~exhausted
+                blocked[short.nonzero()[:, :1], t["eos"][None, :]] = True
 
         n_allowed = torch.zeros(rows, dtype=torch.long, device=device)
         span = torch.nonzero(state >= 0).squeeze(1)

@@ -120,6 +120,7 @@ class RankEvalConfig:
     valid_samples: int = 100
     batch_size: int = 100
     max_new_tokens: int = 128
+    min_items: int = 0  # as PredictConfig.min_items: selection decodes as the test does
     seed: int = 0
 
 
@@ -129,7 +130,14 @@ class PredictConfig:
     num_beams: int = 1  # 1: greedy, as every seed script
     batch_size: int = 128
     max_new_tokens: int = 128  # the whole answer (k numbered items)
+    # The answer may end only after this many items (0: when the model ends it). The request asks for k;
+    # a small model trained on answers of 1..k items (the seed's U{1..topk}) stops after a few.
+    min_items: int = 0
     splits: tuple[str, ...] = ("test",)
     throughput_rows: int = 128  # rows timed with and without the trie (efficiency file)
     multi_round_rows: int = 32  # test rows asked a general question after the recommendation
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_items <= self.k:
+            raise ValueError(f"predict.min_items must be in 0..k={self.k}, got {self.min_items}")

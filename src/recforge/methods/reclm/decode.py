@@ -47,20 +47,23 @@ class Decoder:
     # ------------------------------------------------------------------ ranking
     def rank(self, model: Any, prompts: Sequence[str], excluded: Sequence[Sequence[str]], *, k: int,
              num_beams: int = 1, batch_size: int = 32, max_new_tokens: int = 160,
-             constrained: bool = True) -> list[list[str | None]]:
+             constrained: bool = True, min_items: int = 0) -> list[list[str | None]]:
         """Per prompt its items in answer order (at most k). Unconstrained answers may hold None (a
-        span naming no catalogue item), repeats and history items."""
+        span naming no catalogue item), repeats and history items. Constrained, an answer may end only
+        once it lists `min_items` items (or nothing is left to list)."""
         if not prompts:
             return []
         if self.head is not None and constrained:
             return retrieve(model, self.tokenizer, self.head, prompts, excluded, self.trie, self.item_text,
-                            self.soi, self.eoi, self.eos, k=k, max_new_tokens=max_new_tokens, batch_size=batch_size)
+                            self.soi, self.eoi, self.eos, k=k, max_new_tokens=max_new_tokens, batch_size=batch_size,
+                            min_items=min_items)
         if constrained:
             from recforge.decode import constrained_generate
 
             return constrained_generate(model, self.tokenizer, list(prompts), self.trie, k=k, num_beams=num_beams,
                                         num_return_sequences=1, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                                        mode="title", eos_token_id=self.eos, exclude=[list(e) for e in excluded])
+                                        mode="title", eos_token_id=self.eos, exclude=[list(e) for e in excluded],
+                                        min_items=min_items)
         return [self.parse(text)[:k] for text in self.generate_text(model, prompts, num_beams=num_beams,
                                                                      batch_size=batch_size,
                                                                      max_new_tokens=max_new_tokens)]
@@ -114,9 +117,10 @@ class RetrievalHead(torch.nn.Module):
 
 @torch.inference_mode()
 def retrieve(model: Any, tokenizer: Any, head: RetrievalHead, prompts: Sequence[str], excluded: Sequence[Sequence[str]],
-             trie: Any, item_text: Mapping[str, str], soi: int, eoi: int, eos: int, *, k: int, max_new_tokens: int, batch_size: int = 32
-             ) -> list[list[str]]:
-    """RecLM-ret's generate-retrieve loop (module docstring); items in answer order."""
+             trie: Any, item_text: Mapping[str, str], soi: int, eoi: int, eos: int, *, k: int, max_new_tokens: int, batch_size: int = 32,
+             min_items: int = 0) -> list[list[str]]:
+    """RecLM-ret's generate-retrieve loop (module docstring); items in answer order. A row may end
+    its turn only once it lists `min_items` items (or nothing is left to retrieve)."""
     from recforge.decode import title_sequences
     from recforge.decode.sid_search import _cache_argument
 
@@ -145,6 +149,9 @@ def retrieve(model: Any, tokenizer: Any, head: RetrievalHead, prompts: Sequence[
         done = [False] * n
         for _ in range(max_new_tokens):
             logits[:, eoi] = float("-inf")  # <EOI> only closes a retrieved item
+            short = [r for r in range(n) if len(found[r]) < min_items]
+            if short:
+                logits[short, eos] = float("-inf")
             choice = logits.argmax(-1).tolist()
             query = [r for r in range(n) if not done[r] and not queues[r] and choice[r] == soi and len(found[r]) < k]
             queued_now = set()

@@ -64,7 +64,7 @@ def predict(model: Any, decoder: Decoder, rows: pd.DataFrame, item_text: Mapping
     rows = rows[rows["split"].isin(list(cfg.splits))]
     prompts = prompts_of(decoder.tokenizer, rows, item_text, chat)
     lists = decoder.rank(model, prompts, [list(e) for e in rows["excluded"]], k=cfg.k, num_beams=cfg.num_beams,
-                         batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens)
+                         batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, min_items=cfg.min_items)
     lists = [[str(i) for i in items][: cfg.k] for items in lists]
     short = sum(len(items) < cfg.k for items in lists)
     log.info("predicted %d samples; %d lists shorter than k=%d", len(lists), short, cfg.k)
@@ -93,11 +93,13 @@ def efficiency(model: Any, decoder: Decoder, rows: pd.DataFrame, lists: Sequence
         prompts = prompts_of(decoder.tokenizer, timing_rows, item_text, chat)
         excluded = [list(e) for e in timing_rows["excluded"]]
         common = dict(k=cfg.k, num_beams=cfg.num_beams, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens)
-        constrained, t_c = timed(decoder.rank, model, prompts, excluded, constrained=True, **common)
+        constrained, t_c = timed(decoder.rank, model, prompts, excluded, constrained=True, min_items=cfg.min_items,
+                                 **common)
         free, t_u = timed(decoder.rank, model, prompts, excluded, constrained=False, **common)
         out["throughput"] = {
             "rows": len(timing_rows), "batch_size": cfg.batch_size, "num_beams": cfg.num_beams,
             "max_new_tokens": cfg.max_new_tokens, "constrained_kind": constrained_kind,
+            "constrained_min_items": cfg.min_items,
             "constrained_lists_per_s": len(timing_rows) / t_c, "unconstrained_lists_per_s": len(timing_rows) / t_u,
             "constrained_s": t_c, "unconstrained_s": t_u,
             "constrained": diag(constrained, timing_rows), "unconstrained": diag(free, timing_rows),
@@ -114,7 +116,7 @@ def multi_round(model: Any, decoder: Decoder, rows: pd.DataFrame, item_text: Map
     records = rows.to_dict("records")
     prompts = prompts_of(tokenizer, rows, item_text, chat)
     rec_lists = decoder.rank(model, prompts, [list(e) for e in rows["excluded"]], k=cfg.k, num_beams=cfg.num_beams,
-                             batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens)
+                             batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, min_items=cfg.min_items)
     follow_ups = []
     for n, (row, items) in enumerate(zip(records, rec_lists)):
         messages = conversation(row, item_text, chat, with_answer=False)

@@ -77,7 +77,7 @@ def valid_ranker(decoder: Decoder, rows: pd.DataFrame, item_text: Mapping[str, s
 
     def rank_fn(model: Any) -> dict:
         lists = decoder.rank(model, prompts, excluded, k=samples_cfg.topk, batch_size=rank.batch_size,
-                             max_new_tokens=rank.max_new_tokens)
+                             max_new_tokens=rank.max_new_tokens, min_items=rank.min_items)
         return {**ranking(lists, targets, 10), "mean_list_length": float(np.mean([len(x) for x in lists]))}
 
     return rank_fn
