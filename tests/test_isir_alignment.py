@@ -106,6 +106,13 @@ def test_top_up_gives_every_label_its_minimum_share():
         top_up({"1": 1, "2": 1, "3": 1}, 0.4)
 
 
+def test_top_up_to_per_label_shares():
+    # 6 fives kept; 5 must be 60%, so the final set has 10 rows: 3 + 1 more (30% and 10%), none beyond
+    assert top_up({"5": 6, "4": 0, "1": 0}, {"5": 0.6, "4": 0.3, "1": 0.1}) == {"4": 3, "1": 1}
+    with pytest.raises(ValueError, match="impossible"):
+        top_up({"5": 1, "4": 0}, {"5": 0.7, "4": 0.5})
+
+
 def test_a_degenerate_mask_is_reported_and_topped_up(store):
     # The teacher got only 5s right (u1:3); the other labels come from samples it got wrong.
     rows = pd.DataFrame({"sample_id": ["u1:3", "a:1", "b:1", "c:1", "d:1"], "label": [5.0, 1.0, 1.0, 3.0, 5.0]})
@@ -114,3 +121,15 @@ def test_a_degenerate_mask_is_reported_and_topped_up(store):
     assert report["added_without_teacher"] == {"1": 1, "3": 1}
     assert report["student_labels"] == {"1": 1, "3": 1, "5": 1}
     assert set(kept["sample_id"]) >= {"u1:3", "c:1"} and "d:1" not in set(kept["sample_id"])
+
+
+def test_pool_top_up_restores_the_offered_label_distribution(store):
+    # Offered: five 5s (one with a teacher state), four 1s, one 3 (50/40/10%). The mask holds a single 5;
+    # "pool" tops every label up to its offered share: all ten rows (the 5s the teacher missed included).
+    rows = pd.DataFrame({"sample_id": ["u1:3", *[f"f:{n}" for n in range(4)], *[f"o:{n}" for n in range(4)], "t:1"],
+                         "label": [5.0] * 5 + [1.0] * 4 + [3.0]})
+    kept, report = select_train(rows, store, AlignSettings(min_label_share="pool"))
+    assert report["student_labels"] == {"1": 4, "3": 1, "5": 5}
+    assert report["added_without_teacher"] == {"1": 4, "3": 1, "5": 4}
+    with pytest.raises(ValueError, match="min_label_share"):
+        select_train(rows, store, AlignSettings(min_label_share="natural"))

@@ -49,7 +49,9 @@ class AlignSettings:
     # Fallback for a degenerate teacher-correct set (a teacher that answers one rating for every sample
     # leaves a mask of one label): every train label gets at least this share of the student's samples,
     # topped up with samples the teacher got wrong, which train the rating (LM loss) without alignment.
-    min_label_share: float = 0.1
+    # "pool": each label's share among the student's train rows (align.max_train_samples), so that the
+    # top-ups restore the label distribution of the samples the student was offered.
+    min_label_share: float | str = "pool"
 
 
 def encode(tokenizer: Any, row: Any) -> dict[str, Any]:
@@ -124,18 +126,22 @@ def label_counts(rows: pd.DataFrame) -> dict[str, int]:
     return {f"{float(k):g}": int(v) for k, v in rows["label"].value_counts().sort_index().items()}
 
 
-def top_up(counts: dict[str, int], share: float) -> dict[str, int]:
-    """Rows to add per label so that each label holds at least `share` of the final set (the final size
-    grows with what is added, hence the fixed point)."""
-    if share <= 0 or not counts:
+def top_up(counts: dict[str, int], share: float | dict[str, float]) -> dict[str, int]:
+    """Rows to add per label so that each label holds at least `share` of the final set (one share for
+    every label, or one per label); the final size grows with what is added, hence the fixed point."""
+    shares = share if isinstance(share, dict) else {k: share for k in counts}
+    if not counts or all(v <= 0 for v in shares.values()):
         return {}
-    if share * len(counts) > 1:
+    if sum(shares.get(k, 0.0) for k in counts) > 1 + 1e-9:
         raise ValueError(f"min_label_share {share} is impossible for {len(counts)} labels")
     total = sum(counts.values())
     add: dict[str, int] = {}
     for _ in range(100):  # converges in a few rounds: each adds at most one row per label
         final = total + sum(add.values())
-        add = {k: math.ceil(share * final) - c for k, c in counts.items() if c < share * final}
+        # the rounding guard keeps a share that is exactly met (pool shares are ratios of counts) from
+        # asking for one more row
+        add = {k: math.ceil(shares.get(k, 0.0) * final - 1e-9) - c for k, c in counts.items()
+               if c < shares.get(k, 0.0) * final - 1e-9}
         if total + sum(add.values()) == final:
             break
     return {k: v for k, v in add.items() if v > 0}
@@ -151,8 +157,13 @@ def select_train(rows: pd.DataFrame, teacher: TeacherStates, settings: AlignSett
     if kept.empty:
         raise ValueError("no train sample has a teacher state: the teacher got none right")
     mask = label_counts(kept)
-    wanted = top_up({f"{float(k):g}": mask.get(f"{float(k):g}", 0) for k in rows["label"].unique()},
-                    settings.min_label_share)
+    share = settings.min_label_share
+    if share == "pool":
+        offered = label_counts(rows)
+        share = {k: n / len(rows) for k, n in offered.items()}
+    elif isinstance(share, str):
+        raise ValueError(f"methods.isir.align.min_label_share: a number in [0, 1] or 'pool', not {share!r}")
+    wanted = top_up({f"{float(k):g}": mask.get(f"{float(k):g}", 0) for k in rows["label"].unique()}, share)
     added = []
     for label, n in wanted.items():
         pool = rows[~has_state & (rows["label"].astype(float) == float(label))]
