@@ -14,7 +14,8 @@ from recforge.methods.isir.teacher import TeacherSettings, teacher_report
 def _traces(predictions, tokens):
     labels = np.full(len(predictions), 4.0)
     return pd.DataFrame(
-        {"prediction": predictions, "correct": np.asarray(predictions) == labels, "generated_tokens": tokens}
+        {"parsed": predictions, "prediction": predictions, "correct": np.asarray(predictions) == labels,
+         "generated_tokens": tokens}
     )
 
 
@@ -26,8 +27,15 @@ def test_a_teacher_that_parses_nothing_stops_naming_max_new_tokens():
     report = teacher_report(_traces([4.0, 3.0, np.nan, 4.0], [20, 30, 64, 25]), settings)
     assert report["parse_rate"] == 0.75 and report["correct_rate"] == 0.5
     assert report["at_max_new_tokens"] == 0.25 and report["n"] == 4
+    assert report["answer"] == "greedy" and report["answer_distribution"] == {"3": 1, "4": 2}
     # the floor is a setting: 0 lets everything through
     assert teacher_report(cut_off, TeacherSettings(min_parse_rate=0.0))["parse_rate"] == 0.0
+
+
+def test_an_unknown_teacher_answer_is_refused():
+    with pytest.raises(ValueError, match=r"methods\.isir\.teacher\.answer: unknown 'mean'"):
+        TeacherSettings(answer="mean")
+    assert TeacherSettings(answer="expected").answer == "expected"
 
 
 def test_parse_rate_floor_names_both_settings():

@@ -484,3 +484,46 @@ def test_trace_requests_hide_the_label_so_the_answer_follows_the_evidence(tables
     by_id = {r.request_id: r for r in requests}
     # u2's valid sample (label 5): its history holds one rated event, a 1, so the trace answers 1
     assert parse_answer(reasoning.rating_cot(by_id["u2:2"].context)) == "1"
+
+
+def test_item_stats_add_the_candidates_reception_without_its_own_rating(tables):
+    """methods.isir.item_stats: the candidate line ends with the item's train-phase rating mean and
+    count, a train sample's own rating left out; the trace writer sees the same prompt and weighs the
+    item's mean against the user's own tendency."""
+    from recforge.llm.heuristic import reasoning
+    from recforge.llm.types import Sampling
+    from recforge.methods.isir.prompts import target_rating_stats
+    from recforge.methods.isir.traces import trace_requests
+    from recforge.text.items import rating_stats_text
+    from recforge.text.outputs import parse_answer
+
+    items, interactions, samples = tables
+    stats = dict(zip(samples["sample_id"], target_rating_stats(interactions, samples)))
+    # train ratings: a 5 (u1), b 3 (u1) and 1 (u2), c 4.5 (u1; u2's is unrated); e none
+    assert stats["u1:1"] == {"n": 1, "mean": 1.0}  # b, train: u1's own 3 left out, u2's 1 stays
+    assert stats["u2:2"] == {"n": 1, "mean": 5.0}  # a, valid: every train rating of a counts
+    assert stats["u1:4"]["n"] == 0  # e: nobody rated it in train
+    assert rating_stats_text({"n": 8, "mean": 4.25}) == "; rated 4.2 on average by 8 other users"
+    assert rating_stats_text({"n": 1, "mean": 5.0}) == "; rated 5.0 on average by 1 other user"
+    assert rating_stats_text({"n": 0, "mean": float("nan")}) == "; not rated by other users yet"
+
+    reception = target_rating_stats(interactions, samples)
+    prompts = build_prompts(items, interactions, samples, None, PromptConfig("movie"), reception)
+    plain = build_prompts(items, interactions, samples, None, PromptConfig("movie"))
+    user = prompts.set_index("sample_id")["user"]
+    assert "described as: Alien, Movies & TV|Sci-Fi; rated 5.0 on average by 1 other user\n" in user["u2:2"]
+    assert user["u1:4"] == plain.set_index("sample_id").loc["u1:4", "user"].replace(
+        "Aliens, Sci-Fi\n", "Aliens, Sci-Fi; not rated by other users yet\n")
+    with pytest.raises(ValueError, match="target_stats has 1 rows for 7 samples"):
+        build_prompts(items, interactions, samples, None, PromptConfig("movie"), reception[:1])
+
+    # The trace writer's candidate line is the policy's (sketches aside), and its estimate averages the user's and the item's.
+    clusters = pd.DataFrame({"item_id": list("abcde"), "cluster": [0, 1, 2, 2, 0]})
+    names = pd.DataFrame({"cluster": [0, 1, 2], "name": ["Space", "Laughs", "Fear"]})
+    requests = {r.request_id: r for r in trace_requests(items, interactions, samples, clusters, names, "movie",
+                                                       4.0, 10, Sampling(), max_categories=None, item_stats=True)}
+    traced = render("rating_cot", requests["u2:2"].context)[1]["content"]
+    assert traced.endswith(user["u2:2"].split("\n\n")[-1]) and "other user" in traced
+    # u2's only earlier rating is a 1, other users gave a 5: (1 + 5) / 2 = 3
+    trace = reasoning.rating_cot(requests["u2:2"].context)
+    assert "Other users rated it 5.0 on average (1 ratings)." in trace and parse_answer(trace) == "3"

@@ -20,7 +20,7 @@ from recforge.methods.isir.chat import answer_only_prompt, split_thinking, teach
 from recforge.methods.isir.grpo import train_grpo
 from recforge.methods.isir.hidden import TeacherStates, extract_teacher_states
 from recforge.methods.isir.sft import cold_start_sft, usable_traces
-from recforge.methods.isir.teacher import teacher_traces
+from recforge.methods.isir.teacher import TeacherSettings, teacher_traces
 from recforge.models.loading import load_causal_lm
 from recforge.models.presets import LoraDefaults
 from recforge.train.settings import StageSettings
@@ -93,9 +93,18 @@ def test_grpo_selects_the_best_valid_reward_checkpoint(chain):
 def test_teacher_states_student_and_predictions(chain, tmp_path):
     root, train, valid = chain["root"], chain["train"], chain["valid"]
     model, tokenizer = load_causal_lm(str(root / "grpo"), **LOAD)
-    cot = teacher_traces(model, tokenizer, train, max_new_tokens=24, batch_size=8)
+    cot = teacher_traces(model, tokenizer, train, TeacherSettings(max_new_tokens=24, batch_size=8))
     assert cot["sample_id"].tolist() == train["sample_id"].tolist()
     assert (cot["correct"] == (cot["prediction"] == cot["label"])).all() and cot["thinking"].notna().all()
+    assert cot["prediction"].equals(cot["parsed"])  # greedy: the rating the completion writes
+    # answer "expected": the mean of the distribution after the same completions, snapped to the scale
+    by_mean = teacher_traces(model, tokenizer, train, TeacherSettings(max_new_tokens=24, batch_size=8, answer="expected"))
+    assert by_mean["completion"].tolist() == cot["completion"].tolist()
+    values = [1.0, 2.0, 3.0, 4.0, 5.0]
+    dist, _ = predict.cot_distribution(model, tokenizer, train, predict.cot_generate(model, tokenizer, train, 24, 8),
+                                       values, batch_size=8)
+    assert np.array_equal(by_mean["prediction"].to_numpy(), np.floor(dist @ np.asarray(values) + 0.5))
+    assert (by_mean["correct"] == (by_mean["prediction"] == by_mean["label"])).all()
 
     # The CoT readout: P(rating) at the "<answer>" after each completion's own thinking, i.e. the softmax
     # over the rating tokens of one direct forward pass on prompt + thinking + "<answer>".

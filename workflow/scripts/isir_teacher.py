@@ -17,6 +17,6 @@ isir = snakemake.params.isir
 teacher = typed(TeacherSettings, isir["teacher"], "methods.isir.teacher")
 rows = subsample(pd.read_parquet(snakemake.input.train), teacher.max_train_samples, isir["seed"], isir["sample_order"])
 model, tokenizer = load_for_inference(snakemake.input.model, snakemake.params.load)
-traces = teacher_traces(model, tokenizer, rows, teacher.max_new_tokens, teacher.batch_size)
+traces = teacher_traces(model, tokenizer, rows, teacher)
 write_json(teacher_report(traces, teacher), snakemake.output.report)
 write_parquet(traces, snakemake.output.traces)

@@ -33,6 +33,7 @@ requests = trace_requests(
     max_topics=isir["max_topics"],
     max_categories=isir["max_categories"],
     scale=rows_scale(rows),
+    item_stats=isir["item_stats"],
 )
 write_traces(
     requests,

@@ -100,6 +100,8 @@ class RatingCotContext(TypedDict):
     rating: float | None  # the known rating to explain (teacher data), or None to predict
     max_history: int
     rating_scale: NotRequired[dict[str, float]]  # {min, max, step} (recforge.data.scale); absent: 1-5
+    # {n, mean}: other users' train-phase ratings of the target (methods.isir.item_stats); absent: none shown
+    target_stats: NotRequired[dict[str, float]]
 
 
 def item_info(row: Mapping[str, Any]) -> ItemInfo:

@@ -81,6 +81,17 @@ def item_line(item: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def rating_stats_text(stats: Mapping[str, Any] | None) -> str:
+    """The candidate line's suffix on other users' ratings of the item ({n, mean}; None: no suffix):
+    "; rated 4.2 on average by 8 other users", or "; not rated by other users yet"."""
+    if stats is None:
+        return ""
+    n = int(stats["n"])
+    if n <= 0:
+        return "; not rated by other users yet"
+    return f"; rated {float(stats['mean']):.1f} on average by {n} other user{'s' if n > 1 else ''}"
+
+
 def item_card(item: Mapping[str, Any], max_description_words: int = 80) -> str:
     """A multi-line description of an item with every field the catalogue has (empty ones left out)."""
     lines = [f"Title: {as_text(item.get('title')) or 'unknown'}"]

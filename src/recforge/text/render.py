@@ -8,7 +8,7 @@ from typing import Any
 
 from recforge.data.scale import RatingScale
 from recforge.text import templates as T
-from recforge.text.items import as_text, category_path, item_card, item_line
+from recforge.text.items import as_text, category_path, item_card, item_line, rating_stats_text
 
 
 def _rating_text(rating: Any) -> str:
@@ -153,7 +153,7 @@ def rating_cot(ctx: Mapping[str, Any]) -> list[dict[str, str]]:
         rating_max=scale.text(scale.max),
         sketch_block=f"{sketch}\n\n" if sketch else "",
         history_lines=lines,
-        target_line=item_line(ctx["target"]),
+        target_line=item_line(ctx["target"]) + rating_stats_text(ctx.get("target_stats")),
     )
 
 

@@ -39,6 +39,11 @@ def _evidence(ctx: Mapping[str, Any], threshold: float) -> tuple[str, float | No
     else:
         lines.append(f"The user has rated no similar {domain}s, so the overall tendency decides.")
         estimate = overall.mean
+    others = ctx.get("target_stats")
+    if others and int(others["n"]) > 0:
+        # The item's reception weighs as much as the user's own tendency.
+        lines.append(f"Other users rated it {float(others['mean']):.1f} on average ({int(others['n'])} ratings).")
+        estimate = float(others["mean"]) if estimate is None else (estimate + float(others["mean"])) / 2
     return " ".join(lines), estimate
 
 

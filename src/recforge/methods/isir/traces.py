@@ -22,7 +22,7 @@ from recforge.llm.settings import LLMSettings
 from recforge.llm.stage import run_stage
 from recforge.llm.types import GenerationRequest, Sampling
 from recforge.methods.isir.reward import parse_rating
-from recforge.methods.isir.prompts import trim_categories
+from recforge.methods.isir.prompts import target_rating_stats, trim_categories
 from recforge.methods.isir.sketch import SketchConfig, history_bounds, interest_sketches
 from recforge.text.contexts import RatingCotContext, item_info, rated_item
 from recforge.text.outputs import parse_answer
@@ -41,10 +41,11 @@ def trace_requests(
     max_topics: int | None = None,
     max_categories: int | None = None,
     scale: RatingScale = RatingScale(),
+    item_stats: bool = False,
 ) -> list[GenerationRequest]:
     """One request per samples row (the samples to trace), id = sample_id; the sketch and item lines
-    compacted as the verl prompts are (methods.isir max_topics, max_categories), on the verl rows'
-    rating scale."""
+    compacted as the verl prompts are (methods.isir max_topics, max_categories, item_stats), on the
+    verl rows' rating scale."""
     sketches, _ = interest_sketches(
         interactions, samples, clusters, names,
         SketchConfig(domain=domain, pos_threshold=pos_threshold, max_topics=max_topics),
@@ -54,8 +55,9 @@ def trace_requests(
     events, start, end, _ = history_bounds(interactions, samples)
     event_items = events["item_id"].astype(str).to_numpy()
     ratings = events["rating"].to_numpy(dtype=np.float64)
+    reception = target_rating_stats(interactions, samples) if item_stats else [None] * len(samples)
     requests = []
-    for row, sketch, lo, hi in zip(samples.itertuples(), sketches["sketch"], start, end):
+    for row, sketch, lo, hi, others in zip(samples.itertuples(), sketches["sketch"], start, end, reception):
         lo = max(lo, hi - max_history)
         context = RatingCotContext(
             domain=domain,
@@ -66,6 +68,8 @@ def trace_requests(
             max_history=max_history,
             rating_scale=scale.as_dict(),
         )
+        if others is not None:
+            context["target_stats"] = others
         requests.append(make_request(str(row.sample_id), "rating_cot", context, sampling))
     return requests
 

@@ -24,7 +24,8 @@ import pandas as pd
 
 from recforge.data.scale import RatingScale, rating_scale
 from recforge.io import write_json, write_parquet
-from recforge.methods.isir.prompts import PromptConfig, build_prompts, rating_messages, trim_categories
+from recforge.methods.isir.prompts import (PromptConfig, build_prompts, rating_messages, target_rating_stats,
+                                           trim_categories)
 from recforge.methods.isir.sketch import SketchConfig, interest_sketches
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class VerlDataConfig:
     seed: int = 0  # of the train subsample
     sample_order: str = "recent"  # which train samples a cap keeps: recent | random (subsample)
     length_stats_split: str = "test"  # samples on which compact and full-history prompts are compared
+    item_stats: bool = False  # the candidate's train-phase rating mean and count in its line (not the paper's)
 
 
 
@@ -232,6 +234,7 @@ def prepare_verl_data(
     prompts = build_prompts(
         trim_categories(items, config.max_categories), interactions, samples, sketches,
         PromptConfig(domain=domain, max_history=config.max_history, scale=scale),
+        target_rating_stats(interactions, samples) if config.item_stats else None,
     )
     rows = verl_rows(prompts, dataset, scale)
     splits: dict[str, pd.DataFrame] = {}
@@ -262,7 +265,8 @@ def prepare_verl_data(
             interactions, picked, clusters, names, SketchConfig(domain=domain, pos_threshold=config.pos_threshold)
         )
         full = build_prompts(
-            items, interactions, picked, full_sketches, PromptConfig(domain=domain, max_history=None, scale=scale)
+            items, interactions, picked, full_sketches, PromptConfig(domain=domain, max_history=None, scale=scale),
+            target_rating_stats(interactions, picked) if config.item_stats else None,
         )
         stats["prompt_lengths"] = {
             "split": config.length_stats_split,
