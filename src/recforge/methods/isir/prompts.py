@@ -20,7 +20,7 @@ the paper's test prompts stopped before it.
 The candidate's reception (`methods.isir.item_stats`, not in the paper) is the item's train-phase
 rating mean and count, a train sample's own rating left out (the statistics `gbdt` reads; without
 them gbdt loses 0.02 of valid MAE + RMSE on Movies). Off by default: on Movies' valid the aligned
-student did not gain from it over two seeds (docs/benchmarks.md).
+student did not gain from it over three seeds (docs/benchmarks.md).
 """
 
 from __future__ import annotations
