@@ -53,6 +53,11 @@ class AlignSettings:
     # top-ups restore the label distribution of the samples the student was offered.
     min_label_share: float | str = "pool"
 
+    def __post_init__(self) -> None:
+        if isinstance(self.min_label_share, str) and self.min_label_share != "pool":
+            raise ValueError(f"methods.isir.align.min_label_share: a number in [0, 1] or 'pool', "
+                             f"not {self.min_label_share!r}")
+
 
 def encode(tokenizer: Any, row: Any) -> dict[str, Any]:
     """Prompt (answer-only) + completion "r</answer><eos>"; the LM loss covers the completion and the
@@ -161,8 +166,6 @@ def select_train(rows: pd.DataFrame, teacher: TeacherStates, settings: AlignSett
     if share == "pool":
         offered = label_counts(rows)
         share = {k: n / len(rows) for k, n in offered.items()}
-    elif isinstance(share, str):
-        raise ValueError(f"methods.isir.align.min_label_share: a number in [0, 1] or 'pool', not {share!r}")
     wanted = top_up({f"{float(k):g}": mask.get(f"{float(k):g}", 0) for k in rows["label"].unique()}, share)
     added = []
     for label, n in wanted.items():
