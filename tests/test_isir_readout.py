@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recforge.methods.isir.predict import READOUTS, choose_readout, read_ratings, readout_report, rating_values
+from recforge.methods.isir.predict import READOUTS, best_constant_errors, choose_readout, read_ratings, readout_report, rating_values
 
 VALUES = [1.0, 2.0, 3.0, 4.0, 5.0]
 DIST = np.array([
@@ -85,9 +85,20 @@ def test_multi_token_ratings_are_scored_up_to_the_closing_tag():
     assert single.shape == (2, 2) and torch.equal(single, table[1][[2, 3]].expand(2, -1))
 
 
-def test_a_blend_wins_when_neither_end_is_best_on_both_errors():
-    dist = np.array([[0.0, 0.0, 0.0, 0.5, 0.5], [0.0, 0.0, 0.4, 0.0, 0.6]])  # median 4, 5; mean 4.5, 4.2
-    labels = np.array([4.5, 4.5])
+def test_the_best_constants_by_hand():
+    labels = np.array([5.0, 5.0, 5.0, 5.0, 5.0, 1.0])
+    # median 5: errors 0 x5, 4 -> MAE 4/6; mean 26/6: squared deviations 5 x (2/3)^2 + (10/3)^2 = 40/3
+    assert best_constant_errors(labels) == pytest.approx({"mae": 4 / 6, "rmse": np.sqrt(40 / 3 / 6)})
+
+
+def test_one_readout_must_serve_both_errors():
+    """Five sure-ish fives and one split row labelled 1: the lowest MAE + RMSE is the mean's (0.70 /
+    0.97), whose MAE loses to the constant 5 (0.667); the worse-of-two skill picks the blend that loses
+    least on either error."""
+    dist = np.array([[0.0, 0.0, 0.0, 0.4, 0.6]] * 5 + [[0.45, 0.0, 0.0, 0.0, 0.55]])
+    labels = np.array([5.0] * 5 + [1.0])
     best, scores = choose_readout(dist, labels, VALUES)
-    assert best == "blend:0.25"  # 0.25 * [4, 5] + 0.75 * [4.5, 4.2] = [4.375, 4.4]: errors .125, .1
-    assert scores[best]["mae"] == pytest.approx(0.1125) and scores["expected"]["mae"] == pytest.approx(0.15)
+    by_sum = min(READOUTS, key=lambda k: scores[k]["mae"] + scores[k]["rmse"])
+    assert by_sum == "expected" and scores["expected"]["mae"] == pytest.approx(0.7)  # > 4/6
+    assert best == "blend:0.75"  # .75 median + .25 mean: 4.9 x5 and 4.55, MAE 0.675, RMSE 1.4522
+    assert scores[best]["mae"] == pytest.approx(0.675) and scores[best]["skill"] == pytest.approx(1 - 0.675 / (4 / 6))
