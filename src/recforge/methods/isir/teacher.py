@@ -21,7 +21,7 @@ ANSWERS = ("greedy", *READOUTS)
 class TeacherSettings:
     """config section methods.isir.teacher."""
 
-    max_train_samples: int | None = 5000
+    max_train_samples: int | None = 7500
     max_new_tokens: int = 128
     batch_size: int = 32
     min_parse_rate: float = 0.5  # below it the stage stops: its answers were cut off (max_new_tokens)
