@@ -2,13 +2,15 @@
 against the lengths of the completions a stage learns from before it trains."""
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from recforge.methods.isir.checks import check_completion_lengths, check_parse_rate
-from recforge.methods.isir.teacher import TeacherSettings, teacher_report
+from recforge.methods.isir.teacher import ANSWERS, TeacherSettings, teacher_report
 
 
 def _traces(predictions, tokens):
@@ -36,6 +38,10 @@ def test_an_unknown_teacher_answer_is_refused():
     with pytest.raises(ValueError, match=r"methods\.isir\.teacher\.answer: unknown 'mean'"):
         TeacherSettings(answer="mean")
     assert TeacherSettings(answer="expected").answer == "expected"
+    # the config schema lists the same answers, so a readout added to the code is not refused by the schema
+    schema = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "schema.yaml").read_text())
+    teacher = schema["$defs"]["isir"]["properties"]["teacher"]["properties"]
+    assert tuple(teacher["answer"]["enum"]) == ANSWERS
 
 
 def test_parse_rate_floor_names_both_settings():
