@@ -102,3 +102,20 @@ def test_one_readout_must_serve_both_errors():
     assert by_sum == "expected" and scores["expected"]["mae"] == pytest.approx(0.7)  # > 4/6
     assert best == "blend:0.75"  # .75 median + .25 mean: 4.9 x5 and 4.55, MAE 0.675, RMSE 1.4522
     assert scores[best]["mae"] == pytest.approx(0.675) and scores[best]["skill"] == pytest.approx(1 - 0.675 / (4 / 6))
+
+
+def test_the_benchmarks_huber_readout_lies_between_the_median_and_the_mean():
+    """benchmarks/isir_readouts.py's Huber point, by hand: P(1) 0.2, P(5) 0.8 has mean 4.2 and median 5;
+    with delta 1 the slope 0.2 * 1 + 0.8 * (c - 5) is zero at c = 4.75."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "isir_readouts.py"
+    spec = importlib.util.spec_from_file_location("isir_readouts", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    dist = np.array([[0.2, 0.0, 0.0, 0.0, 0.8]])
+    values = np.array(VALUES)
+    assert module.huber_point(dist, values, 1.0) == pytest.approx([4.75])
+    assert module.huber_point(dist, values, 10.0) == pytest.approx([4.2])  # every |c - v| <= 4: the mean
+    assert module.huber_point(dist, values, 1e-6) == pytest.approx([5.0], abs=1e-5)  # the median
