@@ -8,7 +8,8 @@ behind gbdt (docs/benchmarks.md, Seed 000).
   distribution, between the median (D -> 0) and the mean (D -> inf), as gbdt's objective is;
 - `temperature:T`: the distribution sharpened (T < 1) or flattened, then the shipped readouts;
 - `prior:A`: the distribution reweighted by (valid label share / student's train label share) ** A,
-  the textbook label-shift correction (train rows hold fewer 5s than the last events do).
+  the textbook label-shift correction (train rows hold fewer 5s than the last events do); the train
+  shares are the first `--model`'s, from its stage report.
 
 Several `--model`s average their distributions (an ensemble of students).
 
@@ -73,10 +74,14 @@ def main() -> None:
     lines = [("shipped", best_shipped(dist, values, labels, reference))]
     for delta in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0):
         lines.append((f"huber:{delta:g}", (*skill(huber_point(dist, values, delta), labels, reference), "")))
-    for temperature in (0.8, 0.9, 1.1, 1.25):
+    label_index = np.searchsorted(values, labels)
+    nll = {}
+    for temperature in (0.8, 0.9, 1.0, 1.1, 1.25):
         sharpened = dist ** (1 / temperature)
-        lines.append((f"temperature:{temperature:g}",
-                      best_shipped(sharpened / sharpened.sum(axis=1, keepdims=True), values, labels, reference)))
+        sharpened /= sharpened.sum(axis=1, keepdims=True)
+        nll[temperature] = float(-np.log(sharpened[np.arange(len(labels)), label_index]).mean())
+        if temperature != 1.0:
+            lines.append((f"temperature:{temperature:g}", best_shipped(sharpened, values, labels, reference)))
     ratio = np.array([(labels == v).mean() for v in values]) / student_label_shares(args.model[0], values)
     for power in (0.5, 1.0):
         shifted = dist * ratio ** power
@@ -85,6 +90,8 @@ def main() -> None:
     print(f"{len(labels)} valid rows; best constant MAE {reference['mae']:.4f}, RMSE {reference['rmse']:.4f}")
     for name, (worse, mae, rmse, kind) in lines:
         print(f"{name:16s} {kind:11s} skill {worse:+.4f}  MAE {mae:.4f}  RMSE {rmse:.4f}")
+    print("valid NLL by temperature (calibrated where 1 is lowest):",
+          {t: round(v, 4) for t, v in nll.items()})
 
 
 if __name__ == "__main__":
