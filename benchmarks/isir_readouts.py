@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from recforge.methods.isir.predict import (READOUTS, best_constant_errors, load_for_inference, rating_distribution,
-                                           rating_values, read_ratings)
+from recforge.methods.isir.predict import (best_constant_errors, choose_readout, load_for_inference,
+                                           prediction_skill, rating_distribution, rating_values)
 
 
 def huber_point(dist: np.ndarray, values: np.ndarray, delta: float, iterations: int = 60) -> np.ndarray:
@@ -40,14 +40,15 @@ def huber_point(dist: np.ndarray, values: np.ndarray, delta: float, iterations: 
     return (low + high) / 2
 
 
-def skill(pred: np.ndarray, labels: np.ndarray, reference: dict[str, float]) -> tuple[float, float, float]:
-    error = pred - labels
-    mae, rmse = float(np.abs(error).mean()), float(np.sqrt((error ** 2).mean()))
-    return min(1 - mae / reference["mae"], 1 - rmse / reference["rmse"]), mae, rmse
+def scored(pred: np.ndarray, labels: np.ndarray, kind: str = "") -> tuple[float, float, float, str]:
+    s = prediction_skill(pred, labels, best_constant_errors(labels))
+    return s["skill"], s["mae"], s["rmse"], kind
 
 
-def best_shipped(dist: np.ndarray, values: np.ndarray, labels: np.ndarray, reference: dict) -> tuple:
-    return max((*skill(read_ratings(dist, values, kind), labels, reference), kind) for kind in READOUTS)
+def best_shipped(dist: np.ndarray, values: np.ndarray, labels: np.ndarray) -> tuple[float, float, float, str]:
+    """What `readout: auto` would pick on these rows (choose_readout), with its scores."""
+    kind, scores = choose_readout(dist, labels, values)
+    return scores[kind]["skill"], scores[kind]["mae"], scores[kind]["rmse"], kind
 
 
 def student_label_shares(model: str, values: np.ndarray) -> np.ndarray:
@@ -71,9 +72,9 @@ def main() -> None:
     dist = np.mean(dists, axis=0)
     labels = rows["label"].to_numpy(dtype=np.float64)
     reference = best_constant_errors(labels)
-    lines = [("shipped", best_shipped(dist, values, labels, reference))]
+    lines = [("shipped", best_shipped(dist, values, labels))]
     for delta in (0.25, 0.5, 0.75, 1.0, 1.5, 2.0):
-        lines.append((f"huber:{delta:g}", (*skill(huber_point(dist, values, delta), labels, reference), "")))
+        lines.append((f"huber:{delta:g}", scored(huber_point(dist, values, delta), labels)))
     label_index = np.searchsorted(values, labels)
     nll = {}
     for temperature in (0.8, 0.9, 1.0, 1.1, 1.25):
@@ -81,12 +82,12 @@ def main() -> None:
         sharpened /= sharpened.sum(axis=1, keepdims=True)
         nll[temperature] = float(-np.log(sharpened[np.arange(len(labels)), label_index]).mean())
         if temperature != 1.0:
-            lines.append((f"temperature:{temperature:g}", best_shipped(sharpened, values, labels, reference)))
+            lines.append((f"temperature:{temperature:g}", best_shipped(sharpened, values, labels)))
     ratio = np.array([(labels == v).mean() for v in values]) / student_label_shares(args.model[0], values)
     for power in (0.5, 1.0):
         shifted = dist * ratio ** power
         lines.append((f"prior:{power:g}",
-                      best_shipped(shifted / shifted.sum(axis=1, keepdims=True), values, labels, reference)))
+                      best_shipped(shifted / shifted.sum(axis=1, keepdims=True), values, labels)))
     print(f"{len(labels)} valid rows; best constant MAE {reference['mae']:.4f}, RMSE {reference['rmse']:.4f}")
     for name, (worse, mae, rmse, kind) in lines:
         print(f"{name:16s} {kind:11s} skill {worse:+.4f}  MAE {mae:.4f}  RMSE {rmse:.4f}")

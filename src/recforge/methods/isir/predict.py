@@ -191,20 +191,23 @@ def best_constant_errors(labels: np.ndarray) -> dict[str, float]:
     return {"mae": float(np.abs(labels - np.median(labels)).mean()), "rmse": float(labels.std())}
 
 
+def prediction_skill(predictions: np.ndarray, labels: np.ndarray, reference: dict[str, float]) -> dict[str, float]:
+    """MAE, RMSE and the worse of their skills over the best constant's (`reference`,
+    best_constant_errors): 1 - error / the constant's (0: no better than a constant, 1: exact)."""
+    error = predictions - labels
+    mae, rmse = float(np.abs(error).mean()), float(np.sqrt((error ** 2).mean()))
+    skill = min(1 - mae / max(reference["mae"], 1e-12), 1 - rmse / max(reference["rmse"], 1e-12))
+    return {"mae": mae, "rmse": rmse, "skill": skill}
+
+
 def choose_readout(dist: np.ndarray, labels: np.ndarray, values: Sequence[float]) -> tuple[str, dict]:
     """The readout with the highest worse-of-two skill on these (valid) rows, and every readout's scores.
 
-    A readout's skill on an error is 1 - its error / the best constant's (0: no better than a constant,
-    1: exact); it is scored by the lower of its MAE and RMSE skills. One prediction per row must serve
-    both errors, as the targets ask (beat the trivial references on each): a sum of the two errors
+    A readout is scored by the lower of its MAE and RMSE skills (prediction_skill). One prediction per
+    row must serve both errors, as the targets ask (beat the trivial references on each): a sum of the two errors
     let valid pick a readout near the median, lowest MAE and an RMSE far above the mean's."""
     reference = best_constant_errors(labels)
-    scores = {}
-    for kind in READOUTS:
-        error = read_ratings(dist, values, kind) - labels
-        mae, rmse = float(np.abs(error).mean()), float(np.sqrt((error ** 2).mean()))
-        skill = min(1 - mae / max(reference["mae"], 1e-12), 1 - rmse / max(reference["rmse"], 1e-12))
-        scores[kind] = {"mae": mae, "rmse": rmse, "skill": skill}
+    scores = {kind: prediction_skill(read_ratings(dist, values, kind), labels, reference) for kind in READOUTS}
     best = max(READOUTS, key=lambda k: (scores[k]["skill"], -READOUTS.index(k)))
     return best, scores
 
