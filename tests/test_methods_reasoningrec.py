@@ -267,3 +267,29 @@ def test_calibration_needs_the_valid_windows():
         PredictSettings(calibration="platt")
     with pytest.raises(ValueError, match="not null or 'platt'"):
         PredictSettings(splits=("valid", "test"), calibration="isotonic")
+
+
+def test_feature_ablation_benchmark_all_features_is_the_baselines_own_auc():
+    """benchmarks/ctr_feature_ablation.py refits ctr_logreg's model: with every feature its AUC is the
+    AUC of the method's own predictions, split by split, and the subsets differ from it."""
+    import importlib.util
+    from pathlib import Path
+
+    from recforge.eval.metrics import auc
+
+    path = Path(__file__).parents[1] / "benchmarks" / "ctr_feature_ablation.py"
+    spec = importlib.util.spec_from_file_location("ctr_feature_ablation", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rng = np.random.default_rng(0)
+    inter, samples = _events({f"u{i}": rng.choice([1.0, 2.0, 4.0, 5.0], size=8).tolist() for i in range(60)})
+    inter.loc[inter.position % 2 == 0, "item_id"] = inter["item_id"].str[-1]  # shared items: item rates vary
+    samples = inter[inter["position"] >= 1].assign(sample_id=lambda f: f["user_id"] + ":" + f["position"].astype(str))
+    w = build_windows(inter, samples, history=5, profile_items=15, like_threshold=4.0)
+    out = module.ablation(w, inter, 4.0)
+    pred = ctr_logreg.predict(w, inter, ctr_logreg.CtrLogRegSettings(), 4.0).set_index("sample_id")
+    for split in ("valid", "test"):
+        rows = w[w.split == split]
+        expected = auc(rows["label"].to_numpy(), pred.loc[rows["sample_id"], "probability"].to_numpy())
+        assert out["all"][split] == pytest.approx(expected, abs=1e-4)
+    assert out["item like rate"] != out["all"]
