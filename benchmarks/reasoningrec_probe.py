@@ -21,22 +21,17 @@ import numpy as np
 import pandas as pd
 
 from recforge.eval.metrics import auc
+from recforge.methods.reasoningrec.readout import length_sorted_batches
 
 
 def slot_states(model, tokenizer, prompts: list[str], batch_size: int) -> np.ndarray:
-    """(n, hidden) last-layer state at the last prompt position, length-sorted left-padded batches."""
+    """(n, hidden) last-layer state at the last prompt position (the P(Yes) readout's batching)."""
     import torch
 
-    tokenizer.padding_side = "left"
-    encoded = tokenizer(prompts, add_special_tokens=False)["input_ids"]
-    order = np.argsort([len(ids) for ids in encoded], kind="stable")
     out = np.zeros((len(prompts), model.config.hidden_size), dtype="float32")
     with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
-            hidden = model.model(**batch).last_hidden_state[:, -1, :]
-            out[idx] = hidden.float().numpy()
+        for idx, batch in length_sorted_batches(model, tokenizer, prompts, batch_size, "states"):
+            out[idx] = model.model(**batch).last_hidden_state[:, -1, :].float().cpu().numpy()
     return out
 
 

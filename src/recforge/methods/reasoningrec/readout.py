@@ -12,7 +12,7 @@ happened to generate (seed notes 3.8)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,24 +37,30 @@ def p_yes(logits: np.ndarray, yes: int, no: int) -> np.ndarray:
     return np.array([1.0 / (1.0 + math.exp(-d)) if d >= 0 else math.exp(d) / (1.0 + math.exp(d)) for d in diff])
 
 
-def slot_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], batch_size: int) -> np.ndarray:
-    """P(Yes) for each full prompt text (chat template + "Prediction:"), in the order given. Batches of
-    prompts of similar length (sorted by token count: left padding to a long neighbour costs a
-    forward pass over the padding), the logits of the last position only (a 49k vocabulary makes full
-    logits large)."""
-    import torch
-
-    yes, no = answer_token_ids(tokenizer)
+def length_sorted_batches(model: Any, tokenizer: Any, prompts: Sequence[str], batch_size: int,
+                          desc: str) -> Iterator[tuple[np.ndarray, Any]]:
+    """(indices into `prompts`, left-padded batch on the model's device) for batches of prompts of
+    similar length (sorted by token count: left padding to a long neighbour costs a forward pass over
+    the padding), so the last position of every row is its prompt's last token."""
     tokenizer.padding_side = "left"
     device = next(model.parameters()).device
     encoded = tokenizer(list(prompts), add_special_tokens=False)["input_ids"]
     order = np.argsort([len(ids) for ids in encoded], kind="stable")
-    out = np.zeros(len(prompts))
     starts = range(0, len(order), batch_size)
+    for start in tqdm(starts, desc=desc, unit="batch", mininterval=30, disable=len(starts) < 2):
+        idx = order[start : start + batch_size]
+        yield idx, tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(device)
+
+
+def slot_probabilities(model: Any, tokenizer: Any, prompts: Sequence[str], batch_size: int) -> np.ndarray:
+    """P(Yes) for each full prompt text (chat template + "Prediction:"), in the order given, from the
+    logits of the last position only (a 49k vocabulary makes full logits large)."""
+    import torch
+
+    yes, no = answer_token_ids(tokenizer)
+    out = np.zeros(len(prompts))
     with torch.no_grad():
-        for start in tqdm(starts, desc="P(Yes)", unit="batch", mininterval=30, disable=len(starts) < 2):
-            idx = order[start : start + batch_size]
-            batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(device)
+        for idx, batch in length_sorted_batches(model, tokenizer, prompts, batch_size, "P(Yes)"):
             if len(yes) == len(no) == 1:
                 logits = model(**batch, logits_to_keep=1).logits[:, -1, :]
                 out[idx] = p_yes(logits[:, [yes[0], no[0]]].float().cpu().numpy(), 0, 1)
