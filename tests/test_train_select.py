@@ -6,11 +6,11 @@ import math
 
 import pytest
 import torch
-from transformers import TrainerCallback
+from transformers import TrainerCallback, TrainerControl
 
 from onerec_example import save_tiny_model, tables
 from recforge.methods.onerec.config import TaskConfig, TrainConfig
-from recforge.train.select import BestOnValid, metric_key, select_best
+from recforge.train.select import BestOnValid, early_stopping, metric_key, select_best
 from recforge.methods.onerec.stages import load_model, train_sft
 from recforge.methods.onerec.tasks import sequential_rows
 
@@ -84,6 +84,43 @@ def test_training_hands_over_the_best_epoch_not_the_last(tmp_path):
     selector.restore_best(model)
     for name, param in model.named_parameters():
         assert torch.equal(param, recorder.states[1][name]), name
+
+
+def test_patience_stops_after_that_many_evaluations_without_a_better_one():
+    model = torch.nn.Linear(2, 1)
+    scores = iter([0.5, 0.6, 0.55, 0.6, 0.58, 0.9])
+    selector = BestOnValid("auc", rank_fn=lambda m: {"AUC": next(scores)}, every_steps=1, patience=3)
+    stops = []
+    for step in range(1, 6):
+        control = TrainerControl()
+        selector.on_step_end(None, type("State", (), {"global_step": step, "epoch": step})(), control, model=model)
+        stops.append(control.should_training_stop)
+    # best at evaluation 2 (0.6; the tie at 4 does not count as better); 3, 4, 5 do not beat it
+    assert stops == [False, False, False, False, True] and selector.best_index == 1
+    assert selector.report()["stopped_early"] and selector.report()["patience"] == 3
+    assert not BestOnValid("auc", rank_fn=lambda m: {"AUC": 0.5}).stale  # no patience: never stale
+    with pytest.raises(ValueError, match="patience"):
+        BestOnValid("loss", patience=0)
+
+
+def test_a_stage_with_patience_ends_before_its_last_epoch(tmp_path):
+    save_tiny_model(tmp_path / "base")
+    model, tokenizer = load_model(tmp_path / "base")
+    items, interactions, samples = tables()
+    rows = sequential_rows(interactions, samples, {i: f"item {i}" for i in items["item_id"]}, TaskConfig())
+    scores = iter([0.6, 0.4, 0.5, 0.9, 0.9])
+    selector = BestOnValid("hr", rank_fn=lambda m: {"HR@10": next(scores), "NDCG@10": 0.0}, patience=2)
+    cfg = TrainConfig(select="hr", args={"num_train_epochs": 5, "learning_rate": 1e-2, "per_device_train_batch_size": 4})
+    train_sft(model, tokenizer, rows[rows["split"] == "train"], rows[rows["split"] == "valid"], cfg, selector,
+              tmp_path / "work")
+    assert [r["HR@10"] for r in selector.records] == [0.6, 0.4, 0.5]  # epochs 4 and 5 never ran
+    assert selector.best["epoch"] == 1.0
+
+
+def test_trainer_selected_stages_get_transformers_early_stopping():
+    assert early_stopping(None) == []
+    (callback,) = early_stopping(4)
+    assert type(callback).__name__ == "EarlyStoppingCallback" and callback.early_stopping_patience == 4
 
 
 class KillAfterSaves(TrainerCallback):

@@ -8,6 +8,10 @@ the stage then saves it with safetensors. Metrics: valid HR@10 / NDCG@10 of cons
 seeded valid subset (predict.valid_ranking), or the valid loss where ranking is not meaningful yet (stage
 1: the model has not learned the sequential task) or too slow. Ties keep the earlier state.
 
+With `patience`, training stops once that many evaluations in a row have not beaten the best (the
+seeds' early stopping: ReasoningRec patience 6 on valid AUC, OneRec-Think patience 2 on valid loss); the
+best state is still the one handed over.
+
 With a `state_dir` (the stage's checkpoint directory), the selection survives a killed job: at every
 trainer checkpoint the records and the best state are written beside it, and a resumed run starts from
 them (recforge.train.checkpoints keys the directory by the stage's settings).
@@ -78,10 +82,14 @@ class BestOnValid(TrainerCallback):
     evaluation loop here) the callback evaluates itself every that many steps and at the end."""
 
     def __init__(self, metric: str, rank_fn: Callable[[Any], dict] | None = None, k: int = 10,
-                 every_steps: int | None = None, tag: dict | None = None, state_dir: str | Path | None = None):
+                 every_steps: int | None = None, tag: dict | None = None, state_dir: str | Path | None = None,
+                 patience: int | None = None):
         self.metric, (self.key, self.mode) = metric, metric_key(metric, k)
         if metric != "loss" and rank_fn is None:
             raise ValueError(f"selection by {metric} needs a rank_fn")
+        if patience is not None and patience < 1:
+            raise ValueError(f"patience must be a positive number of evaluations or null, got {patience}")
+        self.patience = patience
         self.rank_fn, self.every_steps = rank_fn, every_steps
         self.tag = dict(tag or {})  # merged into every record (e.g. {"round": 1})
         self.records: list[dict] = []
@@ -133,13 +141,25 @@ class BestOnValid(TrainerCallback):
         log.info("valid evaluation %s (best so far: #%d)", record, self.best_index)
         return record
 
+    @property
+    def stale(self) -> bool:
+        """True when the last `patience` evaluations did not beat the best (never without patience)."""
+        return self.patience is not None and len(self.records) - 1 - self.best_index >= self.patience
+
+    def _stop_if_stale(self, control) -> None:
+        if self.stale:
+            log.info("early stop: %d evaluations without a better valid %s", self.patience, self.key)
+            control.should_training_stop = True
+
     def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
         if self.every_steps is None:
             self.consider(model, state.global_step, state.epoch, metrics)
+            self._stop_if_stale(control)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if self.every_steps and state.global_step % self.every_steps == 0:
             self.consider(model, state.global_step, state.epoch)
+            self._stop_if_stale(control)
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
         if self.every_steps and self._last_step != state.global_step:
@@ -159,4 +179,15 @@ class BestOnValid(TrainerCallback):
 
     def report(self) -> dict:
         return {"metric": self.metric, "key": self.key, "mode": self.mode, "best_index": self.best_index,
-                "best": self.best, "evaluations": self.records}
+                "best": self.best, "evaluations": self.records, "patience": self.patience,
+                "stopped_early": self.stale}
+
+
+def early_stopping(patience: int | None) -> list:
+    """The same patience for the stages selected by the trainer itself (arguments.Checkpointed:
+    transformers' load_best_model_at_end), through transformers' own EarlyStoppingCallback."""
+    if patience is None:
+        return []
+    from transformers import EarlyStoppingCallback
+
+    return [EarlyStoppingCallback(early_stopping_patience=patience)]

@@ -23,6 +23,9 @@ class StageSettings:
     max_train_samples: int | None = None  # seeded subset of the training samples (None: all)
     max_valid_samples: int | None = None  # seeded subset of the valid samples used for selection
     seed: int = 0  # the subsets' seed (the trainer's own seed is args.seed)
+    # evaluations in a row without a better valid metric before training stops (None: every epoch of
+    # args.num_train_epochs runs); the best evaluated state is kept either way
+    patience: int | None = None
 
     @property
     def max_length(self) -> int:

@@ -30,6 +30,7 @@ from recforge.train.arguments import Checkpointed, trainer_arguments
 from recforge.train.checkpoints import checkpoint_dir
 from recforge.train.progress import eval_curve, log_progress
 from recforge.train.save import train_and_save
+from recforge.train.select import early_stopping
 from recforge.train.settings import StageSettings
 from recforge.models.tokens import ANSWER_END
 
@@ -223,6 +224,7 @@ def train_student(
         kd_ratio=settings.kd_ratio,
         loss_kind=settings.loss,
         layers=teacher.layers,
+        callbacks=early_stopping(stage.patience),
     )
     log_progress(trainer, "isir align")
     result = train_and_save(trainer, tokenizer, out_dir, resume)

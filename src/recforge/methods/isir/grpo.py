@@ -21,6 +21,7 @@ from recforge.train.arguments import Checkpointed, trainer_arguments
 from recforge.train.checkpoints import checkpoint_dir
 from recforge.train.progress import log_progress
 from recforge.train.save import train_and_save
+from recforge.train.select import early_stopping
 from recforge.train.settings import StageSettings
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def train_grpo(
         train_dataset=Dataset.from_list(grpo_records(train)),
         eval_dataset=Dataset.from_list(grpo_records(valid)),
         processing_class=tokenizer,
+        callbacks=early_stopping(stage.patience),
     )
     log_progress(trainer, "isir grpo")
     result = train_and_save(trainer, tokenizer, out_dir, resume)

@@ -19,6 +19,7 @@ from recforge.train.arguments import Checkpointed, trainer_arguments
 from recforge.train.checkpoints import checkpoint_dir
 from recforge.train.progress import eval_curve, log_progress
 from recforge.train.save import train_and_save
+from recforge.train.select import early_stopping
 from recforge.train.settings import StageSettings
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def cold_start_sft(
         train_dataset=Dataset.from_list(sft_records(train_rows)),
         eval_dataset=Dataset.from_list(sft_records(valid_rows)),
         processing_class=tokenizer,
+        callbacks=early_stopping(stage.patience),
     )
     log_progress(trainer, "isir sft")
     result = train_and_save(trainer, tokenizer, out_dir, resume)

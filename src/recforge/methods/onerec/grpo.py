@@ -60,7 +60,8 @@ def enhance(stage3_path: str | Path, sids: SidIndex, reasoning: pd.DataFrame, cf
     decoder = decoder or SidDecoder.build(tokenizer, sids)
     valid = subsample(_valid(reasoning, None, 0), rank_cfg.valid_samples, rank_cfg.seed)
     selector = BestOnValid("hr", rank_fn=lambda m: valid_ranking(m, tokenizer, valid, decoder, rank_cfg, cot=True),
-                           k=rank_cfg.k, every_steps=cfg.eval_steps, state_dir=work_dir)
+                           k=rank_cfg.k, every_steps=cfg.eval_steps, state_dir=work_dir,
+                           patience=cfg.patience)
     if not selector.records:
         selector.consider(model, 0, 0.0)  # the starting model is a candidate (unless resumed)
     rows = subsample(reasoning[reasoning["split"] == "train"], cfg.max_train_samples, cfg.seed)

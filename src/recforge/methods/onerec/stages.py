@@ -190,10 +190,10 @@ def train_sft(model: Any, tokenizer: Any, train_rows: pd.DataFrame, valid_rows: 
 def ranking_selector(cfg: TrainConfig, tokenizer: Any, decoder: SidDecoder | None, valid_rows: pd.DataFrame,
                      rank_cfg: RankEvalConfig, cot: bool, state_dir: str | Path | None = None) -> BestOnValid:
     if cfg.select == "loss":
-        return BestOnValid("loss", state_dir=state_dir)
+        return BestOnValid("loss", state_dir=state_dir, patience=cfg.patience)
     subset = subsample(valid_rows, rank_cfg.valid_samples, rank_cfg.seed)
     return BestOnValid(cfg.select, rank_fn=lambda m: valid_ranking(m, tokenizer, subset, decoder, rank_cfg, cot),
-                       k=rank_cfg.k, state_dir=state_dir)
+                       k=rank_cfg.k, state_dir=state_dir, patience=cfg.patience)
 
 
 def _valid(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:

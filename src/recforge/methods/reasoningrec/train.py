@@ -74,7 +74,7 @@ def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
     steps_per_epoch = math.ceil(len(records) / (args.per_device_train_batch_size * args.gradient_accumulation_steps))
     every = stage.eval_steps or steps_per_epoch
     selector = BestOnValid("auc", rank_fn=lambda m: valid_auc(m, tokenizer, valid, stage.valid_batch_size),
-                           every_steps=every, state_dir=checkpoint_dir(spec["out_dir"]))
+                           every_steps=every, state_dir=checkpoint_dir(spec["out_dir"]), patience=stage.patience)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records),
                          processing_class=tokenizer, callbacks=[selector])
     log_progress(trainer, "reasoningrec sft")

@@ -105,7 +105,8 @@ def train_grpo(model: Any, tokenizer: Any, samples: pd.DataFrame, item_text: Map
         model = get_peft_model(model, lora.peft_config())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     selector = BestOnValid("ndcg", rank_fn=valid_ranker(decoder, valid_rows, item_text, chat, samples_cfg, rank),
-                           k=10, every_steps=cfg.eval_steps, state_dir=work_dir)
+                           k=10, every_steps=cfg.eval_steps, state_dir=work_dir,
+                           patience=cfg.patience)
     if not selector.records:
         selector.consider(model, 0, 0.0)  # the SFT model is a candidate (unless resumed)
     constrain_rollouts(model, decoder)

@@ -129,7 +129,7 @@ def train_sft(model: Any, tokenizer: Any, samples: pd.DataFrame, item_text: Mapp
     rank_rows = subsample(valid_rows, rank.valid_samples, rank.seed)
     selector = BestOnValid(cfg.select, rank_fn=None if cfg.select == "loss" else
                            valid_ranker(decoder, rank_rows, item_text, chat, samples_cfg, rank),
-                           k=10, state_dir=work_dir)
+                           k=10, state_dir=work_dir, patience=cfg.patience)
     args = dict(cfg.args)
     args.pop("max_length", None)
     trainer = ReclmTrainer(
