@@ -114,7 +114,7 @@ def test_a_stage_with_patience_ends_before_its_last_epoch(tmp_path):
     train_sft(model, tokenizer, rows[rows["split"] == "train"], rows[rows["split"] == "valid"], cfg, selector,
               tmp_path / "work")
     assert [r["HR@10"] for r in selector.records] == [0.6, 0.4, 0.5]  # epochs 4 and 5 never ran
-    assert selector.best["epoch"] == 1.0
+    assert selector.best["epoch"] == 1.0 and selector.report()["stopped_early"]
 
 
 def test_trainer_selected_stages_get_transformers_early_stopping():

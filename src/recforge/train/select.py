@@ -89,7 +89,7 @@ class BestOnValid(TrainerCallback):
             raise ValueError(f"selection by {metric} needs a rank_fn")
         if patience is not None and patience < 1:
             raise ValueError(f"patience must be a positive number of evaluations or null, got {patience}")
-        self.patience = patience
+        self.patience, self.stopped_early = patience, False
         self.rank_fn, self.every_steps = rank_fn, every_steps
         self.tag = dict(tag or {})  # merged into every record (e.g. {"round": 1})
         self.records: list[dict] = []
@@ -149,7 +149,7 @@ class BestOnValid(TrainerCallback):
     def _stop_if_stale(self, control) -> None:
         if self.stale:
             log.info("early stop: %d evaluations without a better valid %s", self.patience, self.key)
-            control.should_training_stop = True
+            control.should_training_stop = self.stopped_early = True
 
     def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
         if self.every_steps is None:
@@ -180,7 +180,7 @@ class BestOnValid(TrainerCallback):
     def report(self) -> dict:
         return {"metric": self.metric, "key": self.key, "mode": self.mode, "best_index": self.best_index,
                 "best": self.best, "evaluations": self.records, "patience": self.patience,
-                "stopped_early": self.stale}
+                "stopped_early": self.stopped_early}
 
 
 def early_stopping(patience: int | None) -> list:
