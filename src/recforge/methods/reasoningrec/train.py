@@ -15,7 +15,8 @@ import pandas as pd
 
 from recforge.eval.metrics import auc
 from recforge.methods.reasoningrec.prompts import predfirst, row_messages, slot_prompt
-from recforge.methods.reasoningrec.readout import slot_probabilities
+from recforge.methods.reasoningrec.readout import answer_token_ids, slot_probabilities
+from recforge.methods.reasoningrec.slot_loss import slot_weighted_trainer
 from recforge.methods.reasoningrec.sampling import stratified_sample
 from recforge.models.presets import LoraDefaults
 from recforge.train.arguments import trainer_arguments
@@ -31,6 +32,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SFTSettings(StageSettings):
     valid_batch_size: int = 4  # prompts per forward pass of the valid AUC
+    # null: TRL's loss (the mean over completion tokens); a number in [0, 1]: slot_loss.py's per-example
+    # slot_weight x NLL(answer at the slot) + (1 - slot_weight) x mean NLL(the completion's other tokens)
+    slot_weight: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.slot_weight is not None and not 0.0 <= self.slot_weight <= 1.0:
+            raise ValueError(f"methods.reasoningrec.sft.slot_weight: {self.slot_weight} is not in [0, 1] (or null)")
 
 
 def training_rows(prompts: pd.DataFrame, rationales: pd.DataFrame, k: int | None, seed: int,
@@ -44,6 +52,19 @@ def training_rows(prompts: pd.DataFrame, rationales: pd.DataFrame, k: int | None
             for r in picked.itertuples(index=False)]
 
 
+def trainer_class(tokenizer: Any, slot_weight: float | None) -> type:
+    """TRL's SFTTrainer, or its slot-weighted subclass keyed on the first token of " Yes" and " No"."""
+    from trl import SFTTrainer
+
+    if slot_weight is None:
+        return SFTTrainer
+    yes, no = answer_token_ids(tokenizer)
+    if yes[0] == no[0]:
+        raise ValueError(f"methods.reasoningrec.sft.slot_weight needs answers whose first tokens differ; this "
+                         f"tokenizer writes both starting with token {yes[0]}")
+    return slot_weighted_trainer(slot_weight, [yes[0], no[0]])
+
+
 def valid_auc(model: Any, tokenizer: Any, valid: pd.DataFrame, batch_size: int) -> dict[str, float]:
     probs = slot_probabilities(model, tokenizer, [slot_prompt(tokenizer, r) for r in valid.itertuples()], batch_size)
     value = auc(valid["label"].to_numpy(), probs)
@@ -53,7 +74,7 @@ def valid_auc(model: Any, tokenizer: Any, valid: pd.DataFrame, batch_size: int) 
 def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
     from datasets import Dataset
     from peft import get_peft_model
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     from recforge.models.loading import load_causal_lm
 
@@ -75,8 +96,9 @@ def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
     every = stage.eval_steps or steps_per_epoch
     selector = BestOnValid("auc", rank_fn=lambda m: valid_auc(m, tokenizer, valid, stage.valid_batch_size),
                            every_steps=every, state_dir=checkpoint_dir(spec["out_dir"]), patience=stage.patience)
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records),
-                         processing_class=tokenizer, callbacks=[selector])
+    trainer = trainer_class(tokenizer, stage.slot_weight)(
+        model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tokenizer,
+        callbacks=[selector])
     log_progress(trainer, "reasoningrec sft")
     base = selector.consider(trainer.model, 0, 0.0) if not selector.records else selector.records[0]
     result = trainer.train(resume_from_checkpoint=True if resume else None)
@@ -85,6 +107,7 @@ def sft(spec: dict[str, Any], resume: bool) -> dict[str, Any]:
     save_stage(trainer.model, tokenizer, spec["out_dir"])
     return {
         "reasoning": reasoning,
+        "slot_weight": stage.slot_weight,
         "train_samples": len(records),
         "train_positive": int(sum(r["completion"][0]["content"].startswith("Prediction: Yes") for r in records)),
         "valid_samples": len(valid),
