@@ -3,10 +3,11 @@ answer token at the prediction slot + (1 - slot_weight) x the mean NLL of the co
 the loss of a batch is the mean over its examples.
 
 Why: TRL's loss is the mean over every completion token of the batch, so with the reasoning in the
-completion (60-150 tokens) the one token read at test weighs about 1% of an example's loss (and long
-rationales outweigh short ones), against 1/6 in the ablation's completion (`Prediction: Yes` and
-the end-of-turn tokens: 6 tokens under SmolLM2's tokenizer). Not in the paper (plain SFT: null keeps TRL's loss). Written by hand:
-TRL weighs completion tokens uniformly (or by their probability, DFT) and has no per-token weights.
+completion (about 100-120 tokens under SmolLM2's tokenizer on BeautyRR) the one token read at test
+weighs about 1% of an example's loss (and long rationales outweigh short ones), against 1/6 in the
+ablation's completion (`Prediction: Yes` and the end-of-turn tokens: 6 tokens). Not in the paper
+(plain SFT; null keeps TRL's loss). Written by hand: TRL weighs completion tokens uniformly (or by
+their probability, DFT) and has no per-token weights.
 """
 
 from __future__ import annotations
