@@ -165,6 +165,7 @@ def test_fixture_pipeline_end_to_end(workspace):
         report = json.loads((rr / f"sft_{variant}.report.json").read_text())
         assert report["train_samples"] == 16 and report["train_positive"] == 8, variant
         assert report["selection"]["key"] == "AUC" and report["reasoning"] == (variant == "reason")
+        assert report["slot_weight"] == 0.5, variant  # the default slot-weighted loss
         assert (rr / f"sft_{variant}" / "model.safetensors").exists()
     for method in REASONINGREC:
         cost = efficiency[method]

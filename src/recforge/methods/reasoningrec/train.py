@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class SFTSettings(StageSettings):
     valid_batch_size: int = 4  # prompts per forward pass of the valid AUC
-    # null: TRL's loss (the mean over completion tokens); a number in [0, 1]: slot_loss.py's per-example
-    # slot_weight x NLL(answer at the slot) + (1 - slot_weight) x mean NLL(the completion's other tokens)
-    slot_weight: float | None = None
+    # a number in [0, 1]: slot_loss.py's per-example slot_weight x NLL(answer at the slot)
+    # + (1 - slot_weight) x mean NLL(the completion's other tokens); null: TRL's loss (the token mean)
+    slot_weight: float | None = 0.5
 
     def __post_init__(self) -> None:
         if self.slot_weight is not None and not 0.0 <= self.slot_weight <= 1.0:
