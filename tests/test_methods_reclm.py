@@ -20,7 +20,7 @@ from recforge.methods import sasrec
 from recforge.methods._common import loo_frames
 from recforge.methods.reclm import export, labels, samples as S
 from recforge.methods.reclm.config import SampleConfig, TeacherConfig, check_port
-from recforge.methods.reclm.data import encode_conversation, retrieval_targets
+from recforge.methods.reclm.data import encode_conversation, history_labels, retrieval_targets
 from recforge.methods.reclm.loss import item_spans, reclm_loss, scope_positions
 from recforge.methods.reclm.predict import diagnostics
 from recforge.methods.reclm.teacher import TeacherClient, TeacherService, TeacherUnavailable
@@ -137,6 +137,56 @@ def test_retrieval_targets_mask_titles_and_keep_soi(tokenizer):
     out = retrieval_targets(enc, trie, {"7": 0}, soi, eoi)
     assert out["labels"] == [-100, 2, soi] + [-100] * (len(heat) + 1) + [3]
     assert out["soi_pos"] == [2] and out["soi_items"] == [0]
+
+
+def test_history_char_spans_find_each_item_inside_its_quotes():
+    text = {"1": "Heat", "2": "Alien", "3": "Heat 2"}
+    prompt = "interactions: " + S.history_text(["2", "3", "1"], text) + ". Please"
+    spans = S.history_char_spans(prompt, ["2", "3", "1"], text)
+    assert [prompt[a:b] for a, b in spans] == ["Alien", "Heat 2", "Heat"]
+    assert S.history_char_spans("no history here", ["1"], text) == []
+    assert S.history_char_spans(prompt, [], text) == []
+
+
+def test_history_loss_labels_every_history_item_but_the_first(tokenizer):
+    text = {"1": "Heat", "2": "Alien", "3": "The Matrix"}
+    history = ["2", "3", "1"]
+    messages = [{"role": "system", "content": "sys"},
+                {"role": "user", "content": "seen " + S.history_text(history, text) + " next"},
+                {"role": "assistant", "content": f"1. {ITEM_START}Aliens{ITEM_END}\n"}]
+    enc = encode_conversation(tokenizer, messages, 512, lambda t: S.history_char_spans(t, history, text))
+    plain = encode_conversation(tokenizer, messages, 512)
+    assert enc["input_ids"] == plain["input_ids"] and enc["labels"] == plain["labels"]
+    spans = enc["history_spans"]
+    assert [tokenizer.decode(enc["input_ids"][a:b]).strip(" '") for a, b in spans] == ["Alien", "The Matrix", "Heat"]
+    out = history_labels(enc)
+    added = [n for n, (new, old) in enumerate(zip(out["labels"], plain["labels"])) if new != old]
+    assert added == [n for a, b in spans[1:] for n in range(a, b)]  # the first item is never a target
+    # max_length cuts the history: items past it leave the spans
+    assert len(encode_conversation(tokenizer, messages, spans[1][1], lambda t: S.history_char_spans(t, history, text))
+               ["history_spans"]) == 2
+    # RecLM-ret: one retrieval position per history item but the first, at the item's first token
+    soi, eoi = tokenizer.convert_tokens_to_ids([ITEM_START, ITEM_END])
+    trie = ItemTrie.build([tokenizer("Aliens", add_special_tokens=False)["input_ids"]], ["9"])
+    ret = retrieval_targets(enc, trie, {"1": 0, "2": 1, "3": 2, "9": 3}, soi, eoi, history=history)
+    assert ret["soi_pos"][:2] == [spans[1][0], spans[2][0]] and ret["soi_items"] == [2, 0, 3]
+
+
+def test_history_loss_dataset_adds_targets_to_train_rows(tokenizer):
+    from recforge.methods.reclm.sft import encoded_dataset
+
+    text = {"1": "Heat", "2": "Alien", "3": "The Matrix", "4": "Aliens"}
+    rows = pd.DataFrame([{"history": ["2", "3", "1"], "outputs": ["4"], "item_count": 1, "template": 0,
+                          "candidates": [], "chat": -1, "chat_first": False}])
+    soi, eoi = tokenizer.convert_tokens_to_ids([ITEM_START, ITEM_END])
+    trie = ItemTrie.build([tokenizer(t, add_special_tokens=False)["input_ids"] for t in text.values()], list(text))
+    retrieval = (trie, {i: n for n, i in enumerate(text)}, soi, eoi)
+    plain, history = (encoded_dataset(tokenizer, rows, text, [], True, 512, history_loss=h)[0] for h in (False, True))
+    assert sum(l != -100 for l in history["labels"]) > sum(l != -100 for l in plain["labels"])
+    ret_plain, ret_history = (encoded_dataset(tokenizer, rows, text, [], True, 512, retrieval, h)[0] for h in (False, True))
+    assert ret_plain["soi_items"] == [3] and ret_history["soi_items"] == [2, 0, 3]
+    assert ret_history["labels"] == ret_plain["labels"]  # history items are retrieval targets, not LM labels
+    assert "history_spans" not in history
 
 
 # ------------------------------------------------------------------------------------ loss

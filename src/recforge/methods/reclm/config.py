@@ -81,6 +81,9 @@ class SFTConfig(StageSettings):
     fl_gamma: float = 2.0
     lora: bool = False  # false: every weight trains (the tiny model); true: the preset's LoRA + new token rows
     select: str = "ndcg"  # hr | ndcg (valid ranking, rank_eval) | loss
+    # Not in the seed: every history item of a train prompt but the first is a target too (its tokens
+    # for cgen/token, a retrieval position for ret), as OneRec-Think's stage2.history_loss.
+    history_loss: bool = False
 
     def __post_init__(self) -> None:
         if self.scope_mask_type not in (1, 2, 3) or self.loss_type not in (1, 2, 3):

@@ -123,6 +123,21 @@ def history_text(history: Sequence[str], item_text: Mapping[str, str]) -> str:
     return " → ".join(f"'{item_text[str(i)]}'" for i in history)
 
 
+def history_char_spans(text: str, history: Sequence[str], item_text: Mapping[str, str]) -> list[tuple[int, int]]:
+    """[start, end) in `text` of each history item's own text, in history order, where `text` holds
+    the history as history_text writes it (at its first occurrence); [] when it does not."""
+    at = text.find(history_text(history, item_text)) if len(history) else -1
+    if at < 0:
+        return []
+    spans = []
+    for item in history:
+        start = at + 1  # after the opening quote
+        end = start + len(item_text[str(item)])
+        spans.append((start, end))
+        at = end + len("' → ")
+    return spans
+
+
 def answer_text(items: Sequence[str], item_text: Mapping[str, str], idx: bool = True) -> str:
     """"1. <SOI>A<EOI>\\n 2. <SOI>B<EOI>\\n" (without numbers when not idx)."""
     parts = [f"{ITEM_START}{item_text[str(i)]}{ITEM_END}" for i in items]

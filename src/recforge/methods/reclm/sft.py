@@ -5,7 +5,8 @@ state best on valid (constrained generation of the valid subset, HR/NDCG@10) res
 The loss lives in `ReclmTrainer.compute_loss` (transformers.Trainer used as is otherwise);
 RecLM-ret adds `emb_alpha` x cross-entropy of the projected hidden state before each <SOI> over the
 item table (inner products, no temperature) to the LM loss, whose labels then exclude title tokens
-and <EOI> (data.retrieval_targets).
+and <EOI> (data.retrieval_targets). With `history_loss` the train rows' history items are targets too
+(recforge.methods.reclm.data); the valid loss stays the answer's.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from transformers import Trainer, TrainingArguments
 
 from recforge.eval.metrics import first_hit_ranks, hit_at_k, ndcg_at_k
 from recforge.methods.reclm.config import RankEvalConfig, RetConfig, SampleConfig, SFTConfig
-from recforge.methods.reclm.data import Collator, encode_conversation, render, retrieval_targets
+from recforge.methods.reclm.data import Collator, encode_conversation, history_labels, render, retrieval_targets
 from recforge.methods.reclm.decode import Decoder, RetrievalHead
 from recforge.methods.reclm.loss import reclm_loss, scope_positions
-from recforge.methods.reclm.samples import conversation
+from recforge.methods.reclm.samples import conversation, history_char_spans
 from recforge.train.arguments import trainer_arguments
 from recforge.train.progress import log_progress
 from recforge.train.save import merged, save_stage
@@ -84,15 +85,20 @@ def valid_ranker(decoder: Decoder, rows: pd.DataFrame, item_text: Mapping[str, s
 
 
 def encoded_dataset(tokenizer: Any, rows: pd.DataFrame, item_text: Mapping[str, str], chat: Sequence, idx: bool,
-                    max_length: int, retrieval: tuple | None = None):
+                    max_length: int, retrieval: tuple | None = None, history_loss: bool = False):
     from datasets import Dataset
 
     out = []
     for row in rows.to_dict("records"):
-        encoded = encode_conversation(tokenizer, conversation(row, item_text, chat, idx), max_length)
+        history = [str(i) for i in row["history"]] if history_loss else []
+        locate = (lambda text: history_char_spans(text, history, item_text)) if history_loss else None
+        encoded = encode_conversation(tokenizer, conversation(row, item_text, chat, idx), max_length, locate)
         if retrieval is not None:
-            encoded = retrieval_targets(encoded, *retrieval)
-        if any(label != -100 for label in encoded["labels"]):
+            encoded = retrieval_targets(encoded, *retrieval, history=history)
+        elif history_loss:
+            encoded = history_labels(encoded)
+        encoded.pop("history_spans", None)
+        if any(label != -100 for label in encoded["labels"]) or encoded.get("soi_pos"):
             out.append(encoded)
     return Dataset.from_list(out)
 
@@ -123,7 +129,8 @@ def train_sft(model: Any, tokenizer: Any, samples: pd.DataFrame, item_text: Mapp
     if not len(train_rows) or not len(valid_rows):
         raise ValueError("RecLM SFT needs train and valid rows")
     retrieval = (decoder.trie, decoder.row_of, decoder.soi, decoder.eoi) if head is not None else None
-    train_data = encoded_dataset(tokenizer, train_rows, item_text, chat, samples_cfg.idx, cfg.max_length, retrieval)
+    train_data = encoded_dataset(tokenizer, train_rows, item_text, chat, samples_cfg.idx, cfg.max_length, retrieval,
+                                 cfg.history_loss)
     loss_rows = subsample(valid_rows, cfg.max_valid_samples, cfg.seed)
     valid_data = encoded_dataset(tokenizer, loss_rows, item_text, chat, samples_cfg.idx, cfg.max_length, retrieval)
     rank_rows = subsample(valid_rows, rank.valid_samples, rank.seed)
