@@ -119,8 +119,11 @@ def eval_rows(interactions: pd.DataFrame, samples: pd.DataFrame, splits: Sequenc
 
 
 # ------------------------------------------------------------------------------------ rendering
+HISTORY_SEPARATOR, QUOTE = " → ", "'"
+
+
 def history_text(history: Sequence[str], item_text: Mapping[str, str]) -> str:
-    return " → ".join(f"'{item_text[str(i)]}'" for i in history)
+    return HISTORY_SEPARATOR.join(f"{QUOTE}{item_text[str(i)]}{QUOTE}" for i in history)
 
 
 def history_char_spans(text: str, history: Sequence[str], item_text: Mapping[str, str]) -> list[tuple[int, int]]:
@@ -131,10 +134,10 @@ def history_char_spans(text: str, history: Sequence[str], item_text: Mapping[str
         return []
     spans = []
     for item in history:
-        start = at + 1  # after the opening quote
+        start = at + len(QUOTE)
         end = start + len(item_text[str(item)])
         spans.append((start, end))
-        at = end + len("' → ")
+        at = end + len(QUOTE + HISTORY_SEPARATOR)
     return spans
 
 
