@@ -11,12 +11,28 @@ def reclm_variant(method):
     return method.split("_", 1)[1]
 
 
+def reclm_sft_config(dataset, variant):
+    """`sft` with the variant's own changes (`variant_sft.<variant>`) merged over it, so a change for
+    one variant reruns that variant's SFT only."""
+    return canonical(
+        merged(
+            reclm_config(dataset, "sft"),
+            reclm_config(dataset, "variant_sft").get(variant, {}),
+        )
+    )
+
+
 def reclm_stage_settings(wildcards):
     """The SFT stage's settings: the variant and the sections it reads."""
+    dataset, variant = wildcards.dataset, wildcards.variant
     return {
-        "variant": wildcards.variant,
+        "variant": variant,
         **{
-            section: reclm_config(wildcards.dataset, section)
+            section: (
+                reclm_sft_config(dataset, variant)
+                if section == "sft"
+                else reclm_config(dataset, section)
+            )
             for section in ("samples", "sft", "rank_eval", "ret")
         },
     }

@@ -87,6 +87,19 @@ def test_train_samples_come_from_train_events_only():
         assert p == seq[: seq.index(t)] and 1 <= len(h) <= 2 and h == p[-len(h):]
 
 
+def test_last_position_draws_take_the_last_train_event_and_the_full_window():
+    inter, _ = loo_frames({"u1": ["1", "2", "3", "4", "5", "6"], "u2": ["7", "8", "9", "10"]})
+    drawn = S.draw_train_samples(inter, SampleConfig(samples_per_user=3, max_item_length=2, positions="last"))
+    assert len(drawn) == 6 and drawn["sample_id"].is_unique
+    by_user = {u: g for u, g in drawn.groupby("user_id")}
+    assert by_user["u1"]["target"].tolist() == ["4"] * 3  # 5 and 6 are valid and test
+    assert [list(h) for h in by_user["u1"]["history"]] == [["2", "3"]] * 3
+    assert [list(p) for p in by_user["u1"]["prefix"]] == [["1", "2", "3"]] * 3
+    assert by_user["u2"]["target"].tolist() == ["8"] * 3 and [list(h) for h in by_user["u2"]["history"]] == [["7"]] * 3
+    with pytest.raises(ValueError, match="positions"):
+        SampleConfig(positions="first")
+
+
 def test_label_samples_exclude_history_through_the_teacher():
     inter, _ = loo_frames({"u1": ["1", "2", "3", "4", "5", "6"]})
     drawn = S.draw_train_samples(inter, SampleConfig(samples_per_user=5, seed=0))

@@ -266,6 +266,11 @@ def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
     assert jobs == {"isir_align": 1, "isir_predict": 1, "evaluate": 1, "gather_metrics": 1}
 
+    # A change to one RecLM variant's SFT (variant_sft) retrains that variant only.
+    changed.write_text(yaml.safe_dump({"methods": {"reclm": {"variant_sft": {"token": {"seed": 1}}}}}))
+    jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
+    assert jobs == {"reclm_sft": 1, "reclm_predict": 1, "evaluate": 1, "gather_metrics": 1}
+
     # The CoT think length is a decoding setting: no OneRec-Think stage retrains.
     changed.write_text(yaml.safe_dump({"methods": {"onerec_think": {"predict": {"max_think_tokens": 8}}}}))
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))

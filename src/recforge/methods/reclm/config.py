@@ -41,6 +41,7 @@ class SampleConfig:
     """SFT samples (seed notes 001, B.1-B.3), drawn from train events only."""
 
     samples_per_user: int = 2  # the seed draws one fresh sample per user per epoch
+    positions: str = "uniform"  # uniform: the seed's t ~ U{1..len-1}; last: the last train event, full history
     max_item_length: int = 10  # most recent history items in a prompt
     topk: int = 10  # item_count ~ U{1..topk} for train labels; valid/test prompts ask for topk
     candidate_num: int = 20  # candidate templates: U{topk..candidate_num} candidates
@@ -56,6 +57,8 @@ class SampleConfig:
     def __post_init__(self) -> None:
         if self.eval_template not in (-1, 0, 2):
             raise ValueError(f"samples.eval_template must be -1, 0 or 2, got {self.eval_template!r}")
+        if self.positions not in ("uniform", "last"):
+            raise ValueError(f"samples.positions must be uniform or last, got {self.positions!r}")
         if self.tasks not in ("cs_mr", "mr"):
             raise ValueError(f"samples.tasks must be cs_mr or mr, got {self.tasks!r}")
         if not 0 <= self.multi_round_ratio <= 1:

@@ -3,7 +3,10 @@
 Train samples (`draw_train_samples`): per user, `samples_per_user` draws over the user's TRAIN-phase
 sequence s (never a valid or test event): t ~ U{1..len(s)-1}, start ~ U{max(0, t - max_item_length)
 .. t-1}; the prompt shows s[start:t], the target is s[t]. (The seed draws one such sample per user per
-epoch; here the draws are made once, seeded, so the teacher is asked once.)
+epoch; here the draws are made once, seeded, so the teacher is asked once.) With `positions: last`
+(not the seed's) every draw takes the user's last train event as its target and the
+`max_item_length` events before it as its history, the train position closest to valid and test; the
+draws of a user then differ in template, item count, candidates and chat turn.
 
 Labels (`label_samples`): item_count ~ U{1..topk}; the teacher's top list for the user's whole train
 prefix s[:t] (its items excluded by the service) with the target removed; output = ([target] +
@@ -50,8 +53,12 @@ def draw_train_samples(interactions: pd.DataFrame, cfg: SampleConfig) -> pd.Data
         if len(seq) < 2:
             continue
         for n in range(cfg.samples_per_user):
-            t = rng.randint(1, len(seq) - 1)
-            start = rng.randint(max(0, t - cfg.max_item_length), t - 1)
+            if cfg.positions == "last":
+                t = len(seq) - 1
+                start = max(0, t - cfg.max_item_length)
+            else:
+                t = rng.randint(1, len(seq) - 1)
+                start = rng.randint(max(0, t - cfg.max_item_length), t - 1)
             rows.append((f"{user}:{t}:{n}", user, "train", seq[start:t], seq[:t], seq[t]))
     return pd.DataFrame(rows, columns=["sample_id", "user_id", "split", "history", "prefix", "target"])
 
