@@ -117,6 +117,26 @@ def test_label_samples_exclude_history_through_the_teacher():
     assert (out["chat"] == -1).all() and set(out["template"]) <= {0, 1, 2, 3}
 
 
+@pytest.mark.parametrize("tasks, templates", [("cs_mr", {0, 1, 2, 3}), ("mr", {2, 3}), ("generate", {0, 2})])
+def test_task_groups_choose_the_templates_and_only_candidate_templates_list_candidates(tasks, templates):
+    inter, _ = loo_frames({f"u{n}": [str(i) for i in range(1, 9)] for n in range(10)})
+    cfg = SampleConfig(samples_per_user=8, topk=3, candidate_num=5, multi_round_ratio=0.0, tasks=tasks, seed=1)
+    drawn = S.draw_train_samples(inter, cfg)
+
+    def teacher(users, prefixes, k):
+        return [[i for i in map(str, range(1, 9)) if i not in p][:k] for p in prefixes]
+
+    out = S.label_samples(drawn, teacher, [str(i) for i in range(1, 9)], 0, cfg)
+    assert set(out["template"]) == templates  # 80 draws: every template of the group occurs
+    for template, cands, outputs in zip(out["template"], out["candidates"], out["outputs"]):
+        if template in S.CANDIDATE_TEMPLATES:
+            assert set(outputs) <= set(cands)
+        else:
+            assert len(cands) == 0
+    with pytest.raises(ValueError, match="tasks"):
+        SampleConfig(tasks="cs")
+
+
 def test_answer_and_prompt_text():
     text = {"1": "Heat", "2": "Alien"}
     assert S.answer_text(["1", "2"], text) == f"1. {ITEM_START}Heat{ITEM_END}\n 2. {ITEM_START}Alien{ITEM_END}\n"

@@ -45,7 +45,7 @@ class SampleConfig:
     max_item_length: int = 10  # most recent history items in a prompt
     topk: int = 10  # item_count ~ U{1..topk} for train labels; valid/test prompts ask for topk
     candidate_num: int = 20  # candidate templates: U{topk..candidate_num} candidates
-    tasks: str = "cs_mr"  # cs_mr: templates 0-3 (SFTSeqRec-CS-MR); mr: templates 2-3 (SFTSeqRec-MR)
+    tasks: str = "cs_mr"  # cs_mr: templates 0-3 (SFTSeqRec-CS-MR); mr: 2-3 (SFTSeqRec-MR); generate: 0, 2
     multi_round_ratio: float = 0.1  # share of train samples with a general-chat turn
     chat_path: str = "resources/chat/general_chat.jsonl"
     idx: bool = True  # number the items "1. ", "2. ", ...
@@ -59,8 +59,8 @@ class SampleConfig:
             raise ValueError(f"samples.eval_template must be -1, 0 or 2, got {self.eval_template!r}")
         if self.positions not in ("uniform", "last"):
             raise ValueError(f"samples.positions must be uniform or last, got {self.positions!r}")
-        if self.tasks not in ("cs_mr", "mr"):
-            raise ValueError(f"samples.tasks must be cs_mr or mr, got {self.tasks!r}")
+        if self.tasks not in ("cs_mr", "mr", "generate"):
+            raise ValueError(f"samples.tasks must be cs_mr, mr or generate, got {self.tasks!r}")
         if not 0 <= self.multi_round_ratio <= 1:
             raise ValueError("samples.multi_round_ratio must be in [0, 1]")
         if self.topk < 1 or self.candidate_num < self.topk or self.max_item_length < 1:

@@ -12,7 +12,8 @@ Labels (`label_samples`): item_count ~ U{1..topk}; the teacher's top list for th
 prefix s[:t] (its items excluded by the service) with the target removed; output = ([target] +
 teacher)[:item_count]: the ground truth first, then the teacher's top-(item_count - 1).
 
-Prompts: one of the seed's train templates, uniformly (`cs_mr`: templates 0-3, `mr`: 2-3); candidate
+Prompts: one of the seed's train templates, uniformly (`cs_mr`: templates 0-3, `mr`: 2-3,
+`generate`: 0 and 2); candidate
 templates list `candidate_num ~ U{topk..candidate_num}` candidates (the output items plus random
 catalogue items outside the history and the output, shuffled). With probability `multi_round_ratio`
 a general-chat pair is put before or after the recommendation turn (2 rounds). The answer is
@@ -39,7 +40,9 @@ from recforge.methods.reclm.config import SampleConfig
 from recforge.models.tokens import ITEM_END, ITEM_START
 from recforge.text.templates import RECLM_SEQREC, RECLM_TEST
 
-TEMPLATE_GROUPS = {"cs_mr": (0, 1, 2, 3), "mr": (2, 3)}
+# "generate" is not the seed's: only the templates without a candidate list, i.e. the task valid and test
+# pose (in the seed's groups half the rows ask to pick the answer out of a list that holds it).
+TEMPLATE_GROUPS = {"cs_mr": (0, 1, 2, 3), "mr": (2, 3), "generate": (0, 2)}
 CANDIDATE_TEMPLATES = (1, 3)
 EVAL_TEMPLATE = -1  # the test template
 
