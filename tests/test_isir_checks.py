@@ -22,7 +22,7 @@ def _traces(predictions, tokens):
 
 
 def test_a_teacher_that_parses_nothing_stops_naming_max_new_tokens():
-    settings = TeacherSettings(max_new_tokens=64)
+    settings = TeacherSettings(max_new_tokens=64, answer="greedy")
     cut_off = _traces([np.nan] * 4, [64] * 4)
     with pytest.raises(ValueError, match=r"only 0\.0% of 4 .*raise `methods\.isir\.teacher\.max_new_tokens`"):
         teacher_report(cut_off, settings)

@@ -93,7 +93,7 @@ def test_grpo_selects_the_best_valid_reward_checkpoint(chain):
 def test_teacher_states_student_and_predictions(chain, tmp_path):
     root, train, valid = chain["root"], chain["train"], chain["valid"]
     model, tokenizer = load_causal_lm(str(root / "grpo"), **LOAD)
-    cot = teacher_traces(model, tokenizer, train, TeacherSettings(max_new_tokens=24, batch_size=8))
+    cot = teacher_traces(model, tokenizer, train, TeacherSettings(max_new_tokens=24, batch_size=8, answer="greedy"))
     assert cot["sample_id"].tolist() == train["sample_id"].tolist()
     assert (cot["correct"] == (cot["prediction"] == cot["label"])).all() and cot["thinking"].notna().all()
     assert cot["prediction"].equals(cot["parsed"])  # greedy: the rating the completion writes

@@ -51,12 +51,13 @@ class AlignSettings:
     # leaves a mask of one label): every train label gets at least this share of the student's samples,
     # topped up with samples the teacher got wrong, which train the rating (LM loss) without alignment.
     # "pool": each label's share among the student's train rows (align.max_train_samples), so that the
-    # top-ups restore the label distribution of the samples the student was offered.
-    min_label_share: float | str = "pool"
+    # top-ups restore the label distribution of the samples the student was offered. "all": every row
+    # offered trains the rating; the mask only decides which rows carry the alignment term.
+    min_label_share: float | str = "all"
 
     def __post_init__(self) -> None:
-        if isinstance(self.min_label_share, str) and self.min_label_share != "pool":
-            raise ValueError(f"methods.isir.align.min_label_share: a number in [0, 1] or 'pool', "
+        if isinstance(self.min_label_share, str) and self.min_label_share not in ("pool", "all"):
+            raise ValueError(f"methods.isir.align.min_label_share: a number in [0, 1], 'pool' or 'all', "
                              f"not {self.min_label_share!r}")
 
 
@@ -164,15 +165,16 @@ def select_train(rows: pd.DataFrame, teacher: TeacherStates, settings: AlignSett
         raise ValueError("no train sample has a teacher state: the teacher got none right")
     mask = label_counts(kept)
     share = settings.min_label_share
-    if share == "pool":
-        offered = label_counts(rows)
-        share = {k: n / len(rows) for k, n in offered.items()}
-    wanted = top_up({f"{float(k):g}": mask.get(f"{float(k):g}", 0) for k in rows["label"].unique()}, share)
-    added = []
-    for label, n in wanted.items():
-        pool = rows[~has_state & (rows["label"].astype(float) == float(label))]
-        added.append(subsample(pool, n, settings.seed, settings.sample_order))
-    extra = pd.concat(added) if added else rows.iloc[:0]
+    if share == "all":  # the teacher-correct rows a training_ratio < 1 left out train too, unaligned
+        extra = rows[~rows.index.isin(kept.index)]
+    else:
+        if share == "pool":
+            offered = label_counts(rows)
+            share = {k: n / len(rows) for k, n in offered.items()}
+        wanted = top_up({f"{float(k):g}": mask.get(f"{float(k):g}", 0) for k in rows["label"].unique()}, share)
+        added = [subsample(rows[~has_state & (rows["label"].astype(float) == float(label))], n, settings.seed,
+                           settings.sample_order) for label, n in wanted.items()]
+        extra = pd.concat(added) if added else rows.iloc[:0]
     report = {
         "mask_labels": mask,
         "degenerate_mask": len(mask) <= 1,
