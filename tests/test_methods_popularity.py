@@ -42,3 +42,19 @@ def test_splits_argument():
     inter, samples = _frames()
     out = popularity.predict(inter, samples, splits=("test",))
     assert set(out["split"]) == {"test"} and len(out) == 3
+
+
+def test_the_benchmarks_recent_counts_use_each_users_last_train_events_only():
+    """benchmarks/valid_references.py: u1's last train event is c, u2's b, u3's d (train: a b c / a b /
+    a c d); with 2 per user: b c / a b / c d, so c 2, b 2, a 1, d 1 (ties by id)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "valid_references.py"
+    spec = importlib.util.spec_from_file_location("valid_references", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    inter, _ = _frames()
+    assert module.recent_counts(inter, 1) == ["b", "c", "d"]
+    assert module.recent_counts(inter, 2) == ["b", "c", "a", "d"]
+    assert module.top_lists(["b", "c", "a"], [["b"], []], k=2) == [["c", "a"], ["b", "c"]]
