@@ -136,13 +136,13 @@ def test_pool_top_up_restores_the_offered_label_distribution(store):
 
 
 def test_all_trains_every_offered_row_and_aligns_only_the_mask(store):
-    # The mask holds 4 (u2:5) and 5 (u1:3); "all" adds every other row, whatever its label, and so does
-    # a teacher-correct row that training_ratio left out (it trains the rating without alignment).
+    # The mask holds 4 (u2:5) and 5 (u1:3); "all" adds every row without a teacher state, whatever its
+    # label; a teacher-correct row that training_ratio leaves out stays out, as with the top-ups.
     rows = pd.DataFrame({"sample_id": ["u1:3", "u2:5", "a:1", "b:1", "c:1"], "label": [5.0, 4.0, 5.0, 1.0, 5.0]})
     kept, report = select_train(rows, store, AlignSettings(min_label_share="all"))
     assert sorted(kept["sample_id"]) == sorted(rows["sample_id"])
     assert report["mask_labels"] == {"4": 1, "5": 1} and not report["degenerate_mask"]
     assert report["added_without_teacher"] == {"1": 1, "5": 2}
     part, part_report = select_train(rows, store, AlignSettings(min_label_share="all", training_ratio=0.5, seed=1))
-    assert sorted(part["sample_id"]) == sorted(rows["sample_id"])
-    assert sum(part_report["mask_labels"].values()) == 1 and sum(part_report["added_without_teacher"].values()) == 4
+    assert len(part) == 4 and {"a:1", "b:1", "c:1"} <= set(part["sample_id"])
+    assert sum(part_report["mask_labels"].values()) == 1 and part_report["added_without_teacher"] == {"1": 1, "5": 2}

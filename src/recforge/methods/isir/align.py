@@ -165,8 +165,8 @@ def select_train(rows: pd.DataFrame, teacher: TeacherStates, settings: AlignSett
         raise ValueError("no train sample has a teacher state: the teacher got none right")
     mask = label_counts(kept)
     share = settings.min_label_share
-    if share == "all":  # the teacher-correct rows a training_ratio < 1 left out train too, unaligned
-        extra = rows[~rows.index.isin(kept.index)]
+    if share == "all":  # every row without a state (rows with one are aligned wherever they appear)
+        extra = rows[~has_state]
     else:
         if share == "pool":
             offered = label_counts(rows)
