@@ -9,8 +9,6 @@ HR/NDCG@10 with each sample's history excluded, as every top-K method is scored.
 from __future__ import annotations
 
 import argparse
-from collections import Counter
-
 import pandas as pd
 
 from recforge.methods import popularity
@@ -19,19 +17,10 @@ from recforge.methods.reclm.config import RankEvalConfig
 from recforge.methods.reclm.sft import ranking, subsample
 
 
-def recent_counts(interactions: pd.DataFrame, last: int) -> list[str]:
-    """Items by their number of events among each user's `last` train events, most first (ties by id)."""
+def recent_counts(interactions: pd.DataFrame, last: int) -> pd.Series:
+    """popularity.item_counts over each user's `last` train events only: most first, ties by item_id."""
     events = train_events(interactions).sort_values(["user_id", "position"]).groupby("user_id").tail(last)
-    counts = Counter(events["item_id"].astype(str))
-    return sorted(counts, key=lambda item: (-counts[item], item))
-
-
-def top_lists(ranked: list[str], excluded: pd.Series, k: int = 10) -> list[list[str]]:
-    lists = []
-    for seen in excluded:
-        seen = set(map(str, seen))
-        lists.append([item for item in ranked if item not in seen][:k])  # ranked is short enough
-    return lists
+    return popularity.item_counts(events)
 
 
 def main() -> None:
@@ -46,15 +35,16 @@ def main() -> None:
     rows = subsample(samples[samples["split"] == "valid"], args.rows, RankEvalConfig().seed)
     targets = rows["target"].tolist()
     interactions = pd.read_parquet(f"{root}/data/interactions.parquet")
-    ranked = [str(i) for i in popularity.item_counts(interactions).index]
+    excluded = [list(seen) for seen in rows["excluded"]]
     print(f"{len(rows)} valid users")
-    print("popularity:", ranking(top_lists(ranked, rows["excluded"]), targets, 10))
+    print("popularity:", ranking(popularity.recommend(popularity.item_counts(interactions), excluded, 10), targets, 10))
     for last in args.recent:
-        print(f"popularity over each user's last {last} train events:",
-              ranking(top_lists(recent_counts(interactions, last), rows["excluded"]), targets, 10))
+        lists = popularity.recommend(recent_counts(interactions, last), excluded, 10)
+        print(f"popularity over each user's last {last} train events:", ranking(lists, targets, 10))
     for method in args.methods:
         saved = pd.read_parquet(f"{root}/predictions/{method}.parquet").set_index("sample_id")
-        print(f"{method}:", ranking([list(map(str, saved.loc[s, "items"]))[:10] for s in rows["sample_id"]], targets, 10))
+        lists = [list(saved.loc[s, "items"])[:10] for s in rows["sample_id"]]
+        print(f"{method}:", ranking(lists, targets, 10))
 
 
 if __name__ == "__main__":

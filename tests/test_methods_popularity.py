@@ -55,6 +55,6 @@ def test_the_benchmarks_recent_counts_use_each_users_last_train_events_only():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     inter, _ = _frames()
-    assert module.recent_counts(inter, 1) == ["b", "c", "d"]
-    assert module.recent_counts(inter, 2) == ["b", "c", "a", "d"]
-    assert module.top_lists(["b", "c", "a"], [["b"], []], k=2) == [["c", "a"], ["b", "c"]]
+    assert module.recent_counts(inter, 1).index.tolist() == ["b", "c", "d"]
+    assert module.recent_counts(inter, 2).index.tolist() == ["b", "c", "a", "d"]
+    assert module.recent_counts(inter, 2).tolist() == [2, 2, 1, 1]

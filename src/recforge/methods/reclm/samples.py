@@ -14,8 +14,9 @@ teacher)[:item_count]: the ground truth first, then the teacher's top-(item_coun
 
 Prompts: one of the seed's train templates, uniformly (`cs_mr`: templates 0-3, `mr`: 2-3,
 `generate`: 0 and 2); candidate templates list `candidate_num ~ U{topk..candidate_num}` candidates
-(the output items plus random catalogue items outside the history and the output, shuffled). With probability `multi_round_ratio`
-a general-chat pair is put before or after the recommendation turn (2 rounds). The answer is
+(the output items plus random catalogue items outside the history and the output, shuffled). With
+probability `multi_round_ratio` a general-chat pair is put before or after the recommendation turn (2
+rounds). The answer is
 "1. <SOI>A<EOI>\\n 2. <SOI>B<EOI>\\n" (numbers when `idx`).
 
 Valid and test prompts (`eval_rows`): the sample's last `max_item_length` history items (events before
