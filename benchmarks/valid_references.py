@@ -1,7 +1,9 @@
 """Reference rankings on the valid rows RecLM's `rank_eval` ranks (`--rows` users, its seeded subset;
 test is never read): popularity, popularity counted over each user's last N train events only (the
-recent marginal the valid targets follow), and the saved valid lists of other methods (e.g. SASRec).
-HR/NDCG@10 with each sample's history excluded, as every top-K method is scored.
+recent marginal the valid targets follow), popularity counted over the SFT labels of reclm's train
+samples (the marginal a model that ignores the history would learn from them: all label items, and
+the targets alone), and the saved valid lists of other methods (e.g. SASRec). HR/NDCG@10 with each
+sample's history excluded, as every top-K method is scored.
 
     python benchmarks/valid_references.py --results results/Movies --rows 2629 --recent 1 3 --methods sasrec
 """
@@ -23,6 +25,15 @@ def recent_counts(interactions: pd.DataFrame, last: int) -> pd.Series:
     return popularity.item_counts(events)
 
 
+def label_counts(samples: pd.DataFrame, column: str) -> pd.Series:
+    """popularity.item_counts over the items of the train samples' `column` (outputs: every label
+    item; target: the first only), each counted once per sample it labels."""
+    train = samples[samples["split"] == "train"]
+    items = train[column].explode() if column == "outputs" else train[column]
+    return popularity.item_counts(pd.DataFrame({"user_id": "", "item_id": items.astype(str).to_numpy(),
+                                                "position": 0, "split": "train"}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True, help="results/{dataset}")
@@ -41,6 +52,9 @@ def main() -> None:
     for last in args.recent:
         lists = popularity.recommend(recent_counts(interactions, last), excluded, 10)
         print(f"popularity over each user's last {last} train events:", ranking(lists, targets, 10))
+    for column in ("outputs", "target"):
+        lists = popularity.recommend(label_counts(samples, column), excluded, 10)
+        print(f"popularity over the train samples' {column}:", ranking(lists, targets, 10))
     for method in args.methods:
         saved = pd.read_parquet(f"{root}/predictions/{method}.parquet").set_index("sample_id")
         lists = [list(saved.loc[s, "items"])[:10] for s in rows["sample_id"]]

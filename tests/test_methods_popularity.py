@@ -1,3 +1,5 @@
+import pandas as pd
+
 from recforge.methods import popularity
 from recforge.methods._common import loo_frames
 
@@ -44,9 +46,8 @@ def test_splits_argument():
     assert set(out["split"]) == {"test"} and len(out) == 3
 
 
-def test_the_benchmarks_recent_counts_use_each_users_last_train_events_only():
-    """benchmarks/valid_references.py: u1's last train event is c, u2's b, u3's d (train: a b c / a b /
-    a c d); with 2 per user: b c / a b / c d, so c 2, b 2, a 1, d 1 (ties by id)."""
+def _valid_references():
+    """benchmarks/valid_references.py as a module (benchmarks/ is not a package)."""
     import importlib.util
     from pathlib import Path
 
@@ -54,7 +55,25 @@ def test_the_benchmarks_recent_counts_use_each_users_last_train_events_only():
     spec = importlib.util.spec_from_file_location("valid_references", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_the_benchmarks_recent_counts_use_each_users_last_train_events_only():
+    """benchmarks/valid_references.py: u1's last train event is c, u2's b, u3's d (train: a b c / a b /
+    a c d); with 2 per user: b c / a b / c d, so c 2, b 2, a 1, d 1 (ties by id)."""
+    module = _valid_references()
     inter, _ = _frames()
     assert module.recent_counts(inter, 1).index.tolist() == ["b", "c", "d"]
     assert module.recent_counts(inter, 2).index.tolist() == ["b", "c", "a", "d"]
     assert module.recent_counts(inter, 2).tolist() == [2, 2, 1, 1]
+
+
+def test_the_benchmarks_label_counts_count_train_labels_only():
+    """Train labels [x y] [y z] [y] and a valid row's [x x x]: outputs y 3, x 1, z 1; targets x 1, y 2."""
+    module = _valid_references()
+    samples = pd.DataFrame({"split": ["train", "train", "train", "valid"], "target": ["x", "y", "y", "x"],
+                            "outputs": [["x", "y"], ["y", "z"], ["y"], ["x", "x", "x"]]})
+    outputs = module.label_counts(samples, "outputs")
+    assert outputs.index.tolist() == ["y", "x", "z"] and outputs.tolist() == [3, 1, 1]
+    targets = module.label_counts(samples, "target")
+    assert targets.index.tolist() == ["y", "x"] and targets.tolist() == [2, 1]
