@@ -28,7 +28,8 @@ def item_beam_lists(model, decoder, rows: pd.DataFrame, item_text, chat, beams: 
 
     prompts = [p + f"1. {ITEM_START}" for p in prompts_of(decoder.tokenizer, rows, item_text, chat)]
     found = constrained_generate(model, decoder.tokenizer, prompts, decoder.trie, k=beams, num_beams=beams,
-                                 batch_size=16, mode="sid", item_start=ITEM_START, item_end=ITEM_END)
+                                 batch_size=16, mode="sid", item_start=ITEM_START, item_end=ITEM_END,
+                                 renormalize=True)
     return [[i for i in items if i not in set(map(str, seen))][:10] for items, seen in zip(found, rows["excluded"])]
 
 

@@ -264,3 +264,30 @@ def test_clear_errors(lm, sid_catalogue):
         constrained_generate(model, tokenizer, [ask("x")], trie, k=2, num_beams=2, mode="title")
     with pytest.raises(ValueError, match="mode"):
         constrained_generate(model, tokenizer, [ask("x")], trie, mode="text")
+
+
+def test_renormalized_sid_beams_are_the_masked_distribution(lm):
+    """renormalize: the scores of a beam as wide as the catalogue are log-probabilities of one
+    distribution over its items (summing to 1), the same from both engines; the full-vocabulary
+    log-probabilities of the allowed tokens (the default) sum to less."""
+    model, tokenizer = lm
+    trie = ItemTrie.build(sid_sequences(tokenizer, [[1, 2, 3], [1, 2, 4], [5, 0, 0]]), ["x", "y", "z"])
+    end, eos = tokenizer.convert_tokens_to_ids(SID_END), tokenizer.eos_token_id
+    encoded = tokenizer(SID_PROMPTS, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+    prompt_length = encoded["input_ids"].shape[1]
+    total = {}
+    for renormalize in (True, False):
+        processor = TrieLogitsProcessor(trie, prompt_length, end, "sid", eos_token_id=eos)
+        _, scores = sid_beam_search(model, encoded, trie, processor, 3, renormalize)
+        total[renormalize] = scores.exp().sum(1)
+    torch.testing.assert_close(total[True], torch.ones(len(SID_PROMPTS)))
+    assert bool((total[False] < 0.99).all())
+    config = decoding_config(num_beams=3, num_return_sequences=3, max_new_tokens=trie.max_length + 1,
+                             length_penalty=0.0, early_stopping=True, eos_token_id=eos,
+                             pad_token_id=tokenizer.pad_token_id, renormalize=True)
+    with torch.inference_mode():
+        out = model.generate(**encoded, generation_config=config,
+                             logits_processor=LogitsProcessorList([TrieLogitsProcessor(trie, prompt_length, end, "sid",
+                                                                                       eos_token_id=eos)]))
+    torch.testing.assert_close(out.sequences_scores.view(len(SID_PROMPTS), 3).exp().sum(1), total[True],
+                               rtol=1e-5, atol=1e-5)

@@ -75,6 +75,7 @@ def decoding_config(
     early_stopping: bool | str,
     eos_token_id: int | list[int],
     pad_token_id: int,
+    renormalize: bool = False,
 ) -> GenerationConfig:
     """Deterministic beam search with every knob that could change the beams stated."""
     return GenerationConfig(
@@ -93,7 +94,7 @@ def decoding_config(
         bad_words_ids=None,
         forced_bos_token_id=None,
         forced_eos_token_id=None,
-        renormalize_logits=False,
+        renormalize_logits=renormalize,
         temperature=1.0,
         top_k=None,
         top_p=None,
@@ -153,6 +154,7 @@ def constrained_generate(
     engine: str = "auto",
     exclude: Sequence[Sequence[str]] | None = None,
     min_items: int = 0,
+    renormalize: bool = False,
 ) -> list[list[str]]:
     """Per prompt, up to `k` distinct item ids ranked by beam score (first occurrence kept).
 
@@ -175,6 +177,11 @@ def constrained_generate(
 
     `engine`: "transformers", "shared_prefill" (SID mode with items of one length, the usual SID trie;
     same beams, each prompt encoded once) or "auto" (shared_prefill where it applies).
+    `renormalize`: score each step by the log-softmax over the allowed tokens only (transformers'
+    renormalize_logits), the distribution a model trained with a scope mask defines (RecLM's loss
+    normalises over the trie's children, so its full-vocabulary log-probabilities are not comparable
+    across prefixes); False keeps the full-vocabulary log-probabilities of the allowed tokens. Greedy
+    search (num_beams 1) picks the same tokens either way.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -220,6 +227,7 @@ def constrained_generate(
         early_stopping=early_stopping,
         eos_token_id=eos,
         pad_token_id=pad,
+        renormalize=renormalize,
     )
     device = next(model.parameters()).device
     ranked: list[list[str]] = []
@@ -250,7 +258,7 @@ def constrained_generate(
             min_items=min_items,
         )
         if engine == "shared_prefill":
-            generated, scores = sid_beam_search(model, encoded, trie, processor, num_beams)
+            generated, scores = sid_beam_search(model, encoded, trie, processor, num_beams, renormalize)
         else:
             out = model.generate(
                 **encoded, generation_config=config, logits_processor=LogitsProcessorList([processor])

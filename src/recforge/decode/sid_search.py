@@ -27,10 +27,11 @@ from recforge.decode.trie import ItemTrie
 
 @torch.inference_mode()
 def sid_beam_search(model: Any, encoded: Any, trie: ItemTrie, processor: TrieLogitsProcessor,
-                    num_beams: int) -> tuple[torch.Tensor, torch.Tensor]:
+                    num_beams: int, renormalize: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """(generated tokens [n, num_beams, max_length + 1], scores [n, num_beams]) for one left-padded
     batch (`encoded`: input_ids and attention_mask), beams best first. A prompt with fewer items than
-    beams gets -inf scores for the missing ones (their tokens repeat its best beam)."""
+    beams gets -inf scores for the missing ones (their tokens repeat its best beam). `renormalize`: as
+    constrained_generate's."""
     if not trie.same_length():
         raise ValueError("sid_beam_search needs items of one token length; use engine='transformers'")
     ids, mask = encoded["input_ids"], encoded["attention_mask"]
@@ -43,6 +44,8 @@ def sid_beam_search(model: Any, encoded: Any, trie: ItemTrie, processor: TrieLog
     prompt_rows = torch.arange(n, device=ids.device).unsqueeze(1)
     for step in range(trie.max_length + 1):  # the SID tokens, then the closing marker
         logprobs = processor(sequences, torch.log_softmax(logits.float(), dim=-1))
+        if renormalize:  # over the allowed tokens only, as transformers' renormalize_logits
+            logprobs = torch.log_softmax(logprobs, dim=-1)
         beams, vocab = scores.shape[1], logprobs.shape[-1]
         total = (scores.reshape(-1, 1) + logprobs).view(n, beams * vocab)
         scores, flat = total.topk(num_beams, dim=-1)

@@ -5,8 +5,10 @@ reclm_token), and RecLM-ret's retrieval loop.
   outside item spans, inside <SOI>..<EOI> only continuations of real items (the exact trie), an item
   already in the answer pruned, and the sample's history excluded in the trie itself (the processor
   treats those items as listed), so every beam is constrained and every listed item is a catalogue
-  item outside the history. Unconstrained (`constrained=False`): plain generation, the spans matched
-  to item texts afterwards (out-of-domain spans kept as None); for the throughput and OOD comparison.
+  item outside the history. Beam scores are log-probabilities renormalised over the allowed tokens, the
+  distribution the SFT's scope mask trains (greedy decoding, the default, is the same either way).
+  Unconstrained (`constrained=False`): plain generation, the spans matched to item texts afterwards
+  (out-of-domain spans kept as None); for the throughput and OOD comparison.
 - `retrieve` (reclm_ret, seed notes 001, B.6): greedy decoding with a KV cache; when the model's next
   token is <SOI>, the last hidden state goes through the projection head, every item is scored by
   inner product, the answer's and the history's items are masked, the best one's tokens and <EOI> are
@@ -63,7 +65,7 @@ class Decoder:
             return constrained_generate(model, self.tokenizer, list(prompts), self.trie, k=k, num_beams=num_beams,
                                         num_return_sequences=1, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                         mode="title", eos_token_id=self.eos, exclude=[list(e) for e in excluded],
-                                        min_items=min_items)
+                                        min_items=min_items, renormalize=True)
         return [self.parse(text)[:k] for text in self.generate_text(model, prompts, num_beams=num_beams,
                                                                      batch_size=batch_size,
                                                                      max_new_tokens=max_new_tokens)]
