@@ -11,6 +11,7 @@ sample's history excluded, as every top-K method is scored.
 from __future__ import annotations
 
 import argparse
+
 import pandas as pd
 
 from recforge.methods import popularity
