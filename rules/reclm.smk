@@ -43,7 +43,7 @@ rule reclm_samples:
         **data_tables(),
         # A retrained SASRec relabels: the labels are its top lists.
         teacher=rules.sasrec_train.output.model,
-        chat=lambda wc: reclm_config(wc.dataset, "samples")["chat_path"],
+        chat=reclm_chat,
     output:
         f"{RECLM}/samples.parquet",
     log:
@@ -63,13 +63,26 @@ rule reclm_samples:
         "../workflow/scripts/reclm_samples.py"
 
 
+# A variant's own sample table (when `variants.<variant>.samples` changes the shared settings).
+use rule reclm_samples as reclm_variant_samples with:
+    output:
+        f"{RECLM}/{{variant}}/samples.parquet",
+    log:
+        "results/{dataset}/logs/reclm/{variant}_samples.log",
+    benchmark:
+        "results/{dataset}/benchmarks/reclm/{variant}_samples.tsv"
+    params:
+        samples=lambda wc: reclm_config(wc.dataset, "samples", wc.variant),
+        teacher=lambda wc: reclm_teacher_config(wc.dataset, wc.variant),
+
+
 rule reclm_sft:
     input:
         unpack(base_model_input),
         unpack(reclm_sft_inputs),
-        samples=rules.reclm_samples.output[0],
+        samples=lambda wc: reclm_samples_path(wc.dataset, wc.variant),
         metas=rules.reclm_export.output.metas,
-        chat=lambda wc: reclm_config(wc.dataset, "samples")["chat_path"],
+        chat=reclm_chat,
     output:
         model=directory(f"{RECLM}/{{variant}}/model"),
         report=f"{RECLM}/{{variant}}/sft.report.json",
@@ -91,9 +104,9 @@ rule reclm_sft:
 rule reclm_grpo:
     input:
         start=f"{RECLM}/cgen/model",
-        samples=rules.reclm_samples.output[0],
+        samples=lambda wc: reclm_samples_path(wc.dataset, "cgen"),
         metas=rules.reclm_export.output.metas,
-        chat=lambda wc: reclm_config(wc.dataset, "samples")["chat_path"],
+        chat=lambda wc: reclm_config(wc.dataset, "samples", "cgen_grpo")["chat_path"],
     output:
         model=directory(f"{RECLM}/cgen_grpo/model"),
         report=f"{RECLM}/cgen_grpo/grpo.report.json",
@@ -117,7 +130,7 @@ rule reclm_predict:
         unpack(reclm_predict_inputs),
         **data_tables(),
         metas=rules.reclm_export.output.metas,
-        chat=lambda wc: reclm_config(wc.dataset, "samples")["chat_path"],
+        chat=reclm_chat,
     output:
         predictions="results/{dataset}/predictions/{method}.parquet",
         efficiency=f"{RECLM}/efficiency/{{method}}.json",
@@ -135,7 +148,7 @@ rule reclm_predict:
     params:
         variant=lambda wc: reclm_variant(wc.method),
         settings=lambda wc: {
-            section: reclm_config(wc.dataset, section)
+            section: reclm_config(wc.dataset, section, reclm_variant(wc.method))
             for section in ("predict", "samples")
         },
         load=lambda wc: {

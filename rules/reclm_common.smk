@@ -1,8 +1,45 @@
 # Input functions and config lookups of rules/reclm.smk.
 
 
-def reclm_config(dataset, section):
-    return method_config(dataset, "reclm")[section]
+def reclm_config(dataset, section, variant=None):
+    """`methods.reclm.<section>`; with a variant, its own changes (`variants.<variant>.<section>`)
+    merged over it, so a change for one variant reruns that variant only. reclm_cgen_grpo's model is
+    cgen's, so it reads cgen's settings."""
+    shared = method_config(dataset, "reclm")
+    own = shared["variants"].get(reclm_base_variant(variant), {}).get(section, {}) if variant else {}
+    return canonical(merged(shared[section], own)) if variant else shared[section]
+
+
+def reclm_base_variant(variant):
+    return "cgen" if variant == "cgen_grpo" else variant
+
+
+def reclm_samples_path(dataset, variant):
+    """The variant's own sample table when it changes `samples`, else the shared one."""
+    own = reclm_config(dataset, "samples", variant) != reclm_config(dataset, "samples")
+    folder = f"results/{dataset}/reclm"
+    return f"{folder}/{reclm_base_variant(variant)}/samples.parquet" if own else f"{folder}/samples.parquet"
+
+
+def reclm_teacher_config(dataset, variant=None):
+    """The teacher service's settings; a variant's own sample table gets its own port (the shared port
+    + 1 + the variant's index), so two sample rules can run at once."""
+    teacher = reclm_config(dataset, "teacher")
+    if variant is None:
+        return teacher
+    return {**teacher, "port": teacher["port"] + 1 + RECLM_VARIANTS.index(variant)}
+
+
+def reclm_chat(wildcards):
+    """The general-chat file of the rule's variant (wildcard variant, or method for predictions; the
+    shared one for the shared samples)."""
+    if "variant" in wildcards.keys():
+        variant = wildcards.variant
+    elif "method" in wildcards.keys():
+        variant = reclm_variant(wildcards.method)
+    else:
+        variant = None
+    return reclm_config(wildcards.dataset, "samples", variant)["chat_path"]
 
 
 def reclm_variant(method):
@@ -11,28 +48,13 @@ def reclm_variant(method):
     return method.split("_", 1)[1]
 
 
-def reclm_sft_config(dataset, variant):
-    """`sft` with the variant's own changes (`variant_sft.<variant>`) merged over it, so a change for
-    one variant reruns that variant's SFT only."""
-    return canonical(
-        merged(
-            reclm_config(dataset, "sft"),
-            reclm_config(dataset, "variant_sft").get(variant, {}),
-        )
-    )
-
-
 def reclm_stage_settings(wildcards):
     """The SFT stage's settings: the variant and the sections it reads."""
     dataset, variant = wildcards.dataset, wildcards.variant
     return {
         "variant": variant,
         **{
-            section: (
-                reclm_sft_config(dataset, variant)
-                if section == "sft"
-                else reclm_config(dataset, section)
-            )
+            section: reclm_config(dataset, section, variant)
             for section in ("samples", "sft", "rank_eval", "ret")
         },
     }
@@ -41,7 +63,7 @@ def reclm_stage_settings(wildcards):
 def reclm_grpo_settings(wildcards):
     """The GRPO stage's settings and the sections it reads (cgen's items and valid ranking)."""
     return {
-        section: reclm_config(wildcards.dataset, section)
+        section: reclm_config(wildcards.dataset, section, "cgen_grpo")
         for section in ("samples", "grpo", "rank_eval")
     }
 

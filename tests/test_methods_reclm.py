@@ -284,12 +284,16 @@ def test_diagnostics_are_rates():
 
 
 # ------------------------------------------------------------------------------------ teacher
-def test_min_items_must_fit_the_list():
+def test_min_items_and_item_beams_must_fit_the_list():
     from recforge.methods.reclm.config import PredictConfig
 
     assert PredictConfig(min_items=10).min_items == 10
     with pytest.raises(ValueError, match="min_items"):
         PredictConfig(k=10, min_items=11)
+    # One item per beam: fewer beams than the list length cannot fill it.
+    assert PredictConfig(k=10, item_beams=10).item_beams == 10
+    with pytest.raises(ValueError, match="item_beams"):
+        PredictConfig(k=10, item_beams=5)
 
 
 def test_port_must_be_an_integer():
@@ -433,6 +437,36 @@ def test_constrained_lists_are_real_new_and_outside_the_history(tokenizer, eager
     text = decoder.generate_text(eager_model, prompts(tokenizer, 1), max_new_tokens=20, constrained=True)[0]
     for span in S_SPANS(text):
         assert span in TITLES.values()
+
+
+def test_item_beams_rank_items_by_their_renormalised_first_slot_probability(tokenizer, eager_model):
+    """predict.item_beams: with as many beams as items the list is the catalogue ordered by the
+    probability of naming each item first, every step softmax-ed over the trie's allowed tokens
+    (computed here by hand from the titles' token sequences), history items dropped."""
+    from recforge.decode import title_sequences
+
+    decoder = decoder_for(tokenizer)
+    prompt = prompts(tokenizer, 1)[0]
+    ids = list(TITLES)
+    # Each item's tokens and the closing <EOI>; the allowed tokens after a prefix are the next tokens
+    # of every sequence sharing it.
+    sequences = [seq + [decoder.eoi] for seq in title_sequences(tokenizer, [TITLES[i] for i in ids])]
+    opening = tokenizer(prompt + f"1. {ITEM_START}", add_special_tokens=False)["input_ids"]
+    exact = {}
+    with torch.inference_mode():
+        for item, seq in zip(ids, sequences):
+            logits = eager_model(torch.tensor([opening + seq])).logits[0, len(opening) - 1 : -1]
+            total = 0.0
+            for step, token in enumerate(seq):
+                allowed = sorted({s[step] for s in sequences if s[:step] == seq[:step]})
+                total += float(torch.log_softmax(logits[step, allowed], -1)[allowed.index(token)])
+            exact[item] = total
+    by_probability = sorted(ids, key=lambda i: -exact[i])
+    assert abs(sum(math.exp(v) for v in exact.values()) - 1) < 1e-4  # one distribution over the items
+    lists = decoder.rank(eager_model, [prompt, prompt], [[], [by_probability[0]]], k=3, item_beams=len(ids),
+                         batch_size=2)
+    assert lists[0] == by_probability[:3]
+    assert lists[1] == by_probability[1:4]  # the history item is dropped, the next one moves up
 
 
 def S_SPANS(text):

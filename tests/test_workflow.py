@@ -266,10 +266,15 @@ def test_changing_one_value_reruns_only_its_dependents(workspace, tmp_path):
     jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
     assert jobs == {"isir_align": 1, "isir_predict": 1, "evaluate": 1, "gather_metrics": 1}
 
-    # A change to one RecLM variant's SFT (variant_sft) retrains that variant only.
-    changed.write_text(yaml.safe_dump({"methods": {"reclm": {"variant_sft": {"token": {"seed": 1}}}}}))
-    jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
-    assert jobs == {"reclm_sft": 1, "reclm_predict": 1, "evaluate": 1, "gather_metrics": 1}
+    # A change to one RecLM variant's settings (variants.<variant>) reruns that variant only: its SFT,
+    # its own sample table, or its decoding.
+    for section, change, first in [("sft", {"seed": 1}, {"reclm_sft": 1}),
+                                   ("samples", {"seed": 1}, {"reclm_variant_samples": 1, "reclm_sft": 1}),
+                                   ("predict", {"batch_size": 7}, {})]:
+        variants = {"reclm": {"variants": {"ret": {section: change}}}}
+        changed.write_text(yaml.safe_dump({"datasets": {"Movies": {"overrides": variants}}}))
+        jobs = planned_jobs(workspace, TARGET, "--configfile", FIXTURE_CONFIG, str(changed))
+        assert jobs == {**first, "reclm_predict": 1, "evaluate": 1, "gather_metrics": 1}, section
 
     # The CoT think length is a decoding setting: no OneRec-Think stage retrains.
     changed.write_text(yaml.safe_dump({"methods": {"onerec_think": {"predict": {"max_think_tokens": 8}}}}))

@@ -19,8 +19,8 @@ model, decoder, item_text = entry.load_for_prediction(variant, snakemake.input.m
 tables = read_tables(snakemake.input)
 rows = eval_rows(tables.interactions, tables.samples, cfg.splits, samples_cfg)
 chat = read_chat(snakemake.input.chat)
-frame, lists = predict.predict(model, decoder, rows, item_text, chat, cfg)
+frame, lists = predict.predict(model, decoder, rows, item_text, chat, cfg, samples_cfg.idx)
 categories = dict(zip(tables.items["item_id"], [", ".join(c[1:] if len(c) > 1 else c) for c in tables.items["categories"]]))
 write_json(predict.efficiency(model, decoder, rows, lists, item_text, chat, cfg, categories,
-                              "retrieval" if variant == "ret" else "trie"), snakemake.output.efficiency)
+                              "retrieval" if variant == "ret" else "trie", samples_cfg.idx), snakemake.output.efficiency)
 write_parquet(frame, snakemake.output.predictions)

@@ -145,7 +145,7 @@ def constrained_generate(
     *,
     num_return_sequences: int | None = None,
     length_penalty: float = 0.0,
-    early_stopping: bool | str = True,
+    early_stopping: bool | str | None = None,
     eos_token_id: int | list[int] | None = None,
     pad_token_id: int | None = None,
     item_start: str | None = None,
@@ -164,6 +164,10 @@ def constrained_generate(
     text; a prompt's items come from its beams in score order, each beam's in answer order; give
     `max_new_tokens` (the answer length has no natural bound).
 
+    `early_stopping` (transformers' beam-search stopping rule) defaults to "never" in SID mode: with
+    items of several lengths (titles as items) a search that stops once `num_beams` beams ended would
+    miss longer items, since beams with no allowed continuation end at once as placeholders; True (stop
+    then) in title mode, where answers are long.
     `length_penalty` 0 (the default) ranks by the summed log-probability of the generated tokens,
     i.e. the item's joint probability under the model; transformers' default 1.0 divides by the
     length, which favours long titles. `eos_token_id` defaults to the tokenizer's, `pad_token_id` to
@@ -201,6 +205,8 @@ def constrained_generate(
         if mode == "title":
             raise ValueError("title mode needs max_new_tokens (the length of the whole answer)")
         max_new_tokens = trie.max_length + 1
+    if early_stopping is None:
+        early_stopping = "never" if mode == "sid" else True
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if engine == "auto":

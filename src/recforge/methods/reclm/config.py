@@ -126,8 +126,12 @@ class RankEvalConfig:
     valid_samples: int = 100
     batch_size: int = 100
     max_new_tokens: int = 128
-    min_items: int = 0  # as PredictConfig.min_items: selection decodes as the test does
+    min_items: int = 0  # as PredictConfig.min_items and item_beams: selection decodes as the test does
+    item_beams: int = 0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_item_beams(self.item_beams, "rank_eval")
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,10 @@ class PredictConfig:
     # The answer may end only after this many items (0: when the model ends it). The request asks for k;
     # a small model trained on answers of 1..k items (the seed's U{1..topk}) stops after a few.
     min_items: int = 0
+    # 0: the list is the decoded answer. B: the model's top items for the first answer slot, by a beam
+    # search over whole items (B beams, renormalised scores), history items dropped; B >= k (the list
+    # is shorter than k only when more than B - k beams named history items). Generation variants.
+    item_beams: int = 0
     splits: tuple[str, ...] = ("test",)
     throughput_rows: int = 128  # rows timed with and without the trie (efficiency file)
     multi_round_rows: int = 32  # test rows asked a general question after the recommendation
@@ -147,3 +155,9 @@ class PredictConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.min_items <= self.k:
             raise ValueError(f"predict.min_items must be in 0..k={self.k}, got {self.min_items}")
+        check_item_beams(self.item_beams, "predict", self.k)
+
+
+def check_item_beams(beams: int, section: str, k: int = 10) -> None:
+    if beams and beams < k:
+        raise ValueError(f"{section}.item_beams must be 0 or >= k={k} (one item per beam), got {beams}")

@@ -7,6 +7,11 @@ reclm_token), and RecLM-ret's retrieval loop.
   treats those items as listed), so every beam is constrained and every listed item is a catalogue
   item outside the history. Beam scores are log-probabilities renormalised over the allowed tokens, the
   distribution the SFT's scope mask trains (greedy decoding, the default, is the same either way).
+  With `item_beams` B the list is instead the model's top items for the first answer slot: a beam
+  search over whole items (SID mode of constrained_generate: B beams, one item each, ranked by the
+  item's probability renormalised over the trie), history items dropped. Greedy decoding writes one
+  answer, which a small model makes nearly the same for every user; the first slot's distribution
+  ranks the whole catalogue.
   Unconstrained (`constrained=False`): plain generation, the spans matched to item texts afterwards
   (out-of-domain spans kept as None); for the throughput and OOD comparison.
 - `retrieve` (reclm_ret, seed notes 001, B.6): greedy decoding with a KV cache; when the model's next
@@ -49,12 +54,16 @@ class Decoder:
     # ------------------------------------------------------------------ ranking
     def rank(self, model: Any, prompts: Sequence[str], excluded: Sequence[Sequence[str]], *, k: int,
              num_beams: int = 1, batch_size: int = 32, max_new_tokens: int = 160,
-             constrained: bool = True, min_items: int = 0) -> list[list[str | None]]:
+             constrained: bool = True, min_items: int = 0, item_beams: int = 0,
+             idx: bool = True) -> list[list[str | None]]:
         """Per prompt its items in answer order (at most k). Unconstrained answers may hold None (a
         span naming no catalogue item), repeats and history items. Constrained, an answer may end only
-        once it lists `min_items` items (or nothing is left to list)."""
+        once it lists `min_items` items (or nothing is left to list). `item_beams` (constrained,
+        generation): the first slot's top items (module docstring); `idx`: answers are numbered."""
         if not prompts:
             return []
+        if item_beams and constrained and self.head is None:
+            return self.first_slot(model, prompts, excluded, k=k, beams=item_beams, batch_size=batch_size, idx=idx)
         if self.head is not None and constrained:
             return retrieve(model, self.tokenizer, self.head, prompts, excluded, self.trie, self.item_text,
                             self.soi, self.eoi, self.eos, k=k, max_new_tokens=max_new_tokens, batch_size=batch_size,
@@ -69,6 +78,17 @@ class Decoder:
         return [self.parse(text)[:k] for text in self.generate_text(model, prompts, num_beams=num_beams,
                                                                      batch_size=batch_size,
                                                                      max_new_tokens=max_new_tokens)]
+
+    def first_slot(self, model: Any, prompts: Sequence[str], excluded: Sequence[Sequence[str]], *, k: int,
+                   beams: int, batch_size: int, idx: bool = True) -> list[list[str]]:
+        from recforge.decode import constrained_generate
+
+        # The answer's first item span, as the SFT answers open it (samples.answer_text).
+        opening = f"1. {ITEM_START}" if idx else ITEM_START
+        found = constrained_generate(model, self.tokenizer, [p + opening for p in prompts], self.trie, k=beams,
+                                     num_beams=beams, batch_size=batch_size, mode="sid", item_start=ITEM_START,
+                                     item_end=ITEM_END, eos_token_id=self.eos, renormalize=True)
+        return [[i for i in items if i not in set(map(str, seen))][:k] for items, seen in zip(found, excluded)]
 
     def parse(self, text: str) -> list[str | None]:
         """The items named by the answer's <SOI>..<EOI> spans (None for a span naming none)."""

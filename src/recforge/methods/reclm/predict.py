@@ -58,13 +58,20 @@ def diagnostics(lists: Sequence[Sequence[str | None]], histories: Sequence[Seque
             "entries": entries, "lists": len(lists)}
 
 
+def rank(model: Any, decoder: Decoder, prompts: Sequence[str], rows: pd.DataFrame, cfg: PredictConfig, idx: bool,
+         constrained: bool = True) -> list[list[str | None]]:
+    """The rows' lists decoded as `cfg` says (unconstrained: plain generation, for the comparison)."""
+    return decoder.rank(model, prompts, [list(e) for e in rows["excluded"]], k=cfg.k, num_beams=cfg.num_beams,
+                        batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, constrained=constrained,
+                        **({"min_items": cfg.min_items, "item_beams": cfg.item_beams, "idx": idx} if constrained else {}))
+
+
 def predict(model: Any, decoder: Decoder, rows: pd.DataFrame, item_text: Mapping[str, str], chat: Sequence,
-            cfg: PredictConfig) -> tuple[pd.DataFrame, list[list[str]]]:
+            cfg: PredictConfig, idx: bool = True) -> tuple[pd.DataFrame, list[list[str]]]:
+    """`idx`: the answers are numbered (samples.idx)."""
     model.eval()
     rows = rows[rows["split"].isin(list(cfg.splits))]
-    prompts = prompts_of(decoder.tokenizer, rows, item_text, chat)
-    lists = decoder.rank(model, prompts, [list(e) for e in rows["excluded"]], k=cfg.k, num_beams=cfg.num_beams,
-                         batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, min_items=cfg.min_items)
+    lists = rank(model, decoder, prompts_of(decoder.tokenizer, rows, item_text, chat), rows, cfg, idx)
     lists = [[str(i) for i in items][: cfg.k] for items in lists]
     short = sum(len(items) < cfg.k for items in lists)
     log.info("predicted %d samples; %d lists shorter than k=%d", len(lists), short, cfg.k)
@@ -73,7 +80,7 @@ def predict(model: Any, decoder: Decoder, rows: pd.DataFrame, item_text: Mapping
 
 def efficiency(model: Any, decoder: Decoder, rows: pd.DataFrame, lists: Sequence[Sequence[str]],
                item_text: Mapping[str, str], chat: Sequence, cfg: PredictConfig, category_of: Mapping[str, str],
-               constrained_kind: str) -> dict:
+               constrained_kind: str, idx: bool = True) -> dict:
     """The seed's diagnostics of the predictions, the constrained-vs-unconstrained comparison and the
     multi-round check (module docstring)."""
     rows = rows[rows["split"].isin(list(cfg.splits))].reset_index(drop=True)
@@ -91,32 +98,27 @@ def efficiency(model: Any, decoder: Decoder, rows: pd.DataFrame, lists: Sequence
     timing_rows = rows[rows["split"] == cfg.splits[-1]].head(cfg.throughput_rows)
     if len(timing_rows):
         prompts = prompts_of(decoder.tokenizer, timing_rows, item_text, chat)
-        excluded = [list(e) for e in timing_rows["excluded"]]
-        common = dict(k=cfg.k, num_beams=cfg.num_beams, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens)
-        constrained, t_c = timed(decoder.rank, model, prompts, excluded, constrained=True, min_items=cfg.min_items,
-                                 **common)
-        free, t_u = timed(decoder.rank, model, prompts, excluded, constrained=False, **common)
+        constrained, t_c = timed(rank, model, decoder, prompts, timing_rows, cfg, idx)
+        free, t_u = timed(rank, model, decoder, prompts, timing_rows, cfg, idx, constrained=False)
         out["throughput"] = {
             "rows": len(timing_rows), "batch_size": cfg.batch_size, "num_beams": cfg.num_beams,
             "max_new_tokens": cfg.max_new_tokens, "constrained_kind": constrained_kind,
-            "constrained_min_items": cfg.min_items,
+            "constrained_min_items": cfg.min_items, "constrained_item_beams": cfg.item_beams,
             "constrained_lists_per_s": len(timing_rows) / t_c, "unconstrained_lists_per_s": len(timing_rows) / t_u,
             "constrained_s": t_c, "unconstrained_s": t_u,
             "constrained": diag(constrained, timing_rows), "unconstrained": diag(free, timing_rows),
         }
     mr_rows = rows.head(cfg.multi_round_rows)
     if len(mr_rows) and chat:
-        out["multi_round"] = multi_round(model, decoder, mr_rows, item_text, chat, cfg)
+        out["multi_round"] = multi_round(model, decoder, mr_rows, item_text, chat, cfg, idx)
     return out
 
 
 def multi_round(model: Any, decoder: Decoder, rows: pd.DataFrame, item_text: Mapping[str, str], chat: Sequence,
-                cfg: PredictConfig) -> dict:
+                cfg: PredictConfig, idx: bool = True) -> dict:
     tokenizer = decoder.tokenizer
     records = rows.to_dict("records")
-    prompts = prompts_of(tokenizer, rows, item_text, chat)
-    rec_lists = decoder.rank(model, prompts, [list(e) for e in rows["excluded"]], k=cfg.k, num_beams=cfg.num_beams,
-                             batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, min_items=cfg.min_items)
+    rec_lists = rank(model, decoder, prompts_of(tokenizer, rows, item_text, chat), rows, cfg, idx)
     follow_ups = []
     for n, (row, items) in enumerate(zip(records, rec_lists)):
         messages = conversation(row, item_text, chat, with_answer=False)

@@ -78,8 +78,10 @@ def valid_ranker(decoder: Decoder, rows: pd.DataFrame, item_text: Mapping[str, s
 
     def rank_fn(model: Any) -> dict:
         lists = decoder.rank(model, prompts, excluded, k=samples_cfg.topk, batch_size=rank.batch_size,
-                             max_new_tokens=rank.max_new_tokens, min_items=rank.min_items)
-        return {**ranking(lists, targets, 10), "mean_list_length": float(np.mean([len(x) for x in lists]))}
+                             max_new_tokens=rank.max_new_tokens, min_items=rank.min_items,
+                             item_beams=rank.item_beams, idx=samples_cfg.idx)
+        return {**ranking(lists, targets, 10), "mean_list_length": float(np.mean([len(x) for x in lists])),
+                "distinct_items": len({i for items in lists for i in items})}
 
     return rank_fn
 
