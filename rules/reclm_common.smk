@@ -6,8 +6,10 @@ def reclm_config(dataset, section, variant=None):
     merged over it, so a change for one variant reruns that variant only. reclm_cgen_grpo's model is
     cgen's, so it reads cgen's settings."""
     shared = method_config(dataset, "reclm")
-    own = shared["variants"].get(reclm_base_variant(variant), {}).get(section, {}) if variant else {}
-    return canonical(merged(shared[section], own)) if variant else shared[section]
+    if variant is None:
+        return shared[section]
+    own = shared["variants"].get(reclm_base_variant(variant), {})
+    return canonical(merged(shared[section], own.get(section, {})))
 
 
 def reclm_base_variant(variant):
@@ -18,7 +20,11 @@ def reclm_samples_path(dataset, variant):
     """The variant's own sample table when it changes `samples`, else the shared one."""
     own = reclm_config(dataset, "samples", variant) != reclm_config(dataset, "samples")
     folder = f"results/{dataset}/reclm"
-    return f"{folder}/{reclm_base_variant(variant)}/samples.parquet" if own else f"{folder}/samples.parquet"
+    return (
+        f"{folder}/{reclm_base_variant(variant)}/samples.parquet"
+        if own
+        else f"{folder}/samples.parquet"
+    )
 
 
 def reclm_teacher_config(dataset, variant=None):

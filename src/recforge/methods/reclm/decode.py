@@ -88,7 +88,8 @@ class Decoder:
         found = constrained_generate(model, self.tokenizer, [p + opening for p in prompts], self.trie, k=beams,
                                      num_beams=beams, batch_size=batch_size, mode="sid", item_start=ITEM_START,
                                      item_end=ITEM_END, eos_token_id=self.eos, renormalize=True)
-        return [[i for i in items if i not in set(map(str, seen))][:k] for items, seen in zip(found, excluded)]
+        histories = (set(map(str, seen)) for seen in excluded)
+        return [[i for i in items if i not in history][:k] for items, history in zip(found, histories)]
 
     def parse(self, text: str) -> list[str | None]:
         """The items named by the answer's <SOI>..<EOI> spans (None for a span naming none)."""
