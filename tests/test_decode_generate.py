@@ -3,6 +3,7 @@ transformers' own prefix_allowed_tokens_fn, and title mode with free text betwee
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -185,14 +186,51 @@ def test_shared_prefill_equals_transformers_beam_search(lm, sid_catalogue, num_b
     assert ranked["transformers"] == ranked["shared_prefill"]
 
 
-def test_shared_prefill_needs_items_of_one_length(lm):
+def exact_item_logprobs(model, prompt_ids, sequences, end):
+    """Every item's log-probability computed directly: the sum over its tokens and the closing marker
+    of the log-softmax over the tokens the trie allows after that prefix."""
+    closed = [list(seq) + [end] for seq in sequences]
+    exact = []
+    with torch.inference_mode():
+        for seq in closed:
+            logits = model(torch.tensor([prompt_ids + seq])).logits[0, len(prompt_ids) - 1 : -1]
+            total = 0.0
+            for step, token in enumerate(seq):
+                allowed = sorted({s[step] for s in closed if s[:step] == seq[:step]})
+                total += float(torch.log_softmax(logits[step, allowed], -1)[allowed.index(token)])
+            exact.append(total)
+    return exact
+
+
+@pytest.mark.parametrize("num_beams", [3, 12])
+def test_shared_prefill_ranks_items_of_several_lengths(lm, num_beams):
+    """Titles as SID-mode items ("Alien" is a prefix of "Alien Nation"): each finished item scored by
+    its exact renormalised log-probability; as wide as the catalogue, the search returns every item in
+    that order, as transformers' does; narrower, items best first, each with its exact score."""
     model, tokenizer = lm
-    ragged = ItemTrie.build(sid_sequences(tokenizer, [[1, 2, 3], [1, 2]]), ["x", "y"])
-    assert not ragged.same_length()
-    with pytest.raises(ValueError, match="one token length"):
-        constrained_generate(model, tokenizer, SID_PROMPTS[:1], ragged, k=2, num_beams=2, mode="sid",
-                             engine="shared_prefill")
-    assert len(constrained_generate(model, tokenizer, SID_PROMPTS[:1], ragged, k=2, num_beams=2, mode="sid")[0]) == 2
+    sequences = title_sequences(tokenizer, TITLES)
+    trie = ItemTrie.build(sequences, TITLES)
+    assert not trie.same_length()
+    soi, eoi = tokenizer.convert_tokens_to_ids([ITEM_START, ITEM_END])
+    prompt = ask("Recommend two movies.") + "Sure: " + ITEM_START
+    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    exact = dict(zip(TITLES, exact_item_logprobs(model, prompt_ids, sequences, eoi)))
+    assert abs(sum(math.exp(v) for v in exact.values()) - 1) < 1e-4
+    encoded = tokenizer([prompt], return_tensors="pt", add_special_tokens=False)
+    processor = TrieLogitsProcessor(trie, encoded["input_ids"].shape[1], eoi, "sid", eos_token_id=tokenizer.eos_token_id)
+    generated, scores = sid_beam_search(model, encoded, trie, processor, num_beams, renormalize=True)
+    found = [items_in(row, trie, "sid", soi, eoi)[0] for row in generated[0].tolist()]
+    assert len(set(found)) == num_beams and torch.all(scores[0, :-1] >= scores[0, 1:])
+    torch.testing.assert_close(scores[0], torch.tensor([exact[t] for t in found]), rtol=1e-4, atol=1e-4)
+    ranked = {engine: constrained_generate(model, tokenizer, [prompt], trie, k=num_beams, num_beams=num_beams, mode="sid",
+                                           item_start=ITEM_START, item_end=ITEM_END, renormalize=True, engine=engine)[0]
+              for engine in ("transformers", "shared_prefill")}
+    assert ranked["shared_prefill"] == found
+    if num_beams == len(TITLES):
+        assert found == sorted(TITLES, key=lambda t: -exact[t]) == ranked["transformers"]
+    with pytest.raises(ValueError, match="no length penalty"):
+        constrained_generate(model, tokenizer, [prompt], trie, k=3, num_beams=3, mode="sid", item_start=ITEM_START,
+                             item_end=ITEM_END, engine="shared_prefill", length_penalty=1.0)
 
 
 def test_title_mode_free_text_and_real_items(lm):

@@ -5,7 +5,9 @@ Two engines, one processor (`TrieLogitsProcessor`) and one ranking:
   one GenerationConfig (`decoding_config`), so values in a model's saved generation_config (sampling,
   repetition penalties, min lengths) cannot leak in. Serves both modes.
 - "shared_prefill" (SID mode): the same search with each prompt encoded once instead of num_beams
-  times (recforge.decode.sid_search); the default for SID tries, whose items all have one length.
+  times (recforge.decode.sid_search); the default in SID mode. With items of one length (every SID
+  trie) its beams are transformers'; with items of several lengths (titles as items) it keeps every
+  closed item, which transformers' search can drop.
 """
 
 from __future__ import annotations
@@ -164,10 +166,10 @@ def constrained_generate(
     text; a prompt's items come from its beams in score order, each beam's in answer order; give
     `max_new_tokens` (the answer length has no natural bound).
 
-    `early_stopping` (transformers' beam-search stopping rule) defaults to "never" in SID mode: with
-    items of several lengths (titles as items) a search that stops once `num_beams` beams ended would
-    miss longer items, since beams with no allowed continuation end at once as placeholders; True (stop
-    then) in title mode, where answers are long.
+    `early_stopping` (transformers' beam-search stopping rule; the transformers engine only) defaults
+    to "never" in SID mode: with items of several lengths (titles as items) a search that stops once
+    `num_beams` beams ended would miss longer items, since beams with no allowed continuation end at
+    once as placeholders; True (stop then) in title mode, where answers are long.
     `length_penalty` 0 (the default) ranks by the summed log-probability of the generated tokens,
     i.e. the item's joint probability under the model; transformers' default 1.0 divides by the
     length, which favours long titles. `eos_token_id` defaults to the tokenizer's, `pad_token_id` to
@@ -179,8 +181,9 @@ def constrained_generate(
     With num_beams 1 the search is greedy (scores 0). `min_items` (title mode): no beam may end before
     it has listed this many items (TrieLogitsProcessor.min_items).
 
-    `engine`: "transformers", "shared_prefill" (SID mode with items of one length, the usual SID trie;
-    same beams, each prompt encoded once) or "auto" (shared_prefill where it applies).
+    `engine`: "transformers", "shared_prefill" (SID mode; each prompt encoded once; the same beams
+    when items have one length, see recforge.decode.sid_search otherwise) or "auto" (shared_prefill
+    in SID mode, unless items of several lengths are ranked with a length penalty, which it lacks).
     `renormalize`: score each step by the log-softmax over the allowed tokens only (transformers'
     renormalize_logits), the distribution a model trained with a scope mask defines (RecLM's loss
     normalises over the trie's children, so its full-vocabulary log-probabilities are not comparable
@@ -210,11 +213,14 @@ def constrained_generate(
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if engine == "auto":
-        engine = "shared_prefill" if mode == "sid" and trie.same_length() else "transformers"
+        engine = "shared_prefill" if mode == "sid" and (trie.same_length() or not length_penalty) else "transformers"
     if engine == "shared_prefill" and (mode != "sid" or num_return_sequences != num_beams
                                        or max_new_tokens != trie.max_length + 1):
         raise ValueError("the shared_prefill engine decodes SID mode only, one item per beam "
                          "(num_return_sequences = num_beams, max_new_tokens = SID length + 1)")
+    if engine == "shared_prefill" and length_penalty and not trie.same_length():
+        raise ValueError("the shared_prefill engine has no length penalty for items of several lengths; "
+                         "use length_penalty=0 or engine='transformers'")
     if exclude is not None and (mode != "title" or len(exclude) != len(prompts)):
         raise ValueError("exclude needs title mode and one item list per prompt")
     row_of = {item: n for n, item in enumerate(trie.item_ids)} if exclude is not None else {}
