@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/reclm_item_beam_engines.py --results results/Movies --weights token --rows 16
 
 The prompts are `--rows` seeded valid prompts as cgen's valid ranking writes them (titles in the history),
-each opened with `1. <SOI>`; the trie is the catalogue's titles; `--weights` names the variant whose
+ranked as `predict.item_beams` ranks them (Decoder.first_slot: the top items after `1. <SOI>` over the
+catalogue's title trie, history not excluded here); `--weights` names the variant whose
 saved SFT model scores them (speed depends on the shapes, not on what the weights learnt). Each engine
 runs `--repeats` rounds, interleaved, and its best round is kept. A benchmark: nothing is asserted;
 the lists are compared (with items of several lengths the engines may differ, recforge.decode.sid_search).
@@ -18,11 +19,9 @@ import time
 import pandas as pd
 import torch
 
-from recforge.decode import constrained_generate
 from recforge.methods.reclm.entry import load_for_prediction
 from recforge.methods.reclm.samples import read_chat
 from recforge.methods.reclm.sft import prompts_of, subsample
-from recforge.models.tokens import ITEM_END, ITEM_START
 
 ENGINES = ("transformers", "shared_prefill")
 
@@ -46,17 +45,15 @@ def main() -> None:
     model.eval()
     samples = pd.read_parquet(f"{root}/reclm/samples.parquet")
     rows = subsample(samples[samples["split"] == "valid"], args.rows, 0)
-    prompts = [text + f"1. {ITEM_START}" for text in prompts_of(decoder.tokenizer, rows, item_text, read_chat(args.chat))]
+    prompts = prompts_of(decoder.tokenizer, rows, item_text, read_chat(args.chat))
     lengths = [len(decoder.tokenizer(t, add_special_tokens=False)["input_ids"]) for t in prompts]
     best: dict[str, float] = {}
     ranked: dict[str, list] = {}
     for _ in range(args.repeats):
         for engine in ENGINES:
             start = time.perf_counter()
-            ranked[engine] = constrained_generate(
-                model, decoder.tokenizer, prompts, decoder.trie, k=args.num_beams, num_beams=args.num_beams,
-                batch_size=args.batch_size, mode="sid", item_start=ITEM_START, item_end=ITEM_END,
-                eos_token_id=decoder.eos, renormalize=True, engine=engine)
+            ranked[engine] = decoder.first_slot(model, prompts, [[]] * len(prompts), k=args.num_beams,
+                                                beams=args.num_beams, batch_size=args.batch_size, engine=engine)
             best[engine] = min(best.get(engine, float("inf")), time.perf_counter() - start)
     print(json.dumps({
         "prompts": len(prompts), "mean_prompt_tokens": sum(lengths) / len(lengths), "trie": repr(decoder.trie),

@@ -80,14 +80,14 @@ class Decoder:
                                                                      max_new_tokens=max_new_tokens)]
 
     def first_slot(self, model: Any, prompts: Sequence[str], excluded: Sequence[Sequence[str]], *, k: int,
-                   beams: int, batch_size: int, idx: bool = True) -> list[list[str]]:
+                   beams: int, batch_size: int, idx: bool = True, engine: str = "auto") -> list[list[str]]:
         from recforge.decode import constrained_generate
 
         # The answer's first item span, as the SFT answers open it (samples.answer_text).
         opening = f"1. {ITEM_START}" if idx else ITEM_START
         found = constrained_generate(model, self.tokenizer, [p + opening for p in prompts], self.trie, k=beams,
                                      num_beams=beams, batch_size=batch_size, mode="sid", item_start=ITEM_START,
-                                     item_end=ITEM_END, eos_token_id=self.eos, renormalize=True)
+                                     item_end=ITEM_END, eos_token_id=self.eos, renormalize=True, engine=engine)
         histories = (set(map(str, seen)) for seen in excluded)
         return [[i for i in items if i not in history][:k] for items, history in zip(found, histories)]
 
