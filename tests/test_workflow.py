@@ -31,7 +31,7 @@ CTR_BASELINES = ["ctr_logreg", "ctr_sasrec"]
 REASONINGREC = ["reasoningrec_zeroshot", "reasoningrec", "reasoningrec_noreason"]
 RECLM = ["reclm_cgen", "reclm_token", "reclm_ret", "reclm_cgen_grpo"]
 # SASRec is RecLM's teacher: a retrained SASRec relabels and retrains the RecLM models (GRPO included).
-SASREC_DOWNSTREAM = {"reclm_samples": 1, "reclm_variant_samples": 1, "reclm_sft": 3, "reclm_grpo": 1, "reclm_predict": 4, "ctr_sasrec_predict": 1}
+SASREC_DOWNSTREAM = {"reclm_samples": 1, "reclm_variant_samples": 2, "reclm_sft": 3, "reclm_grpo": 1, "reclm_predict": 4, "ctr_sasrec_predict": 1}
 
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
@@ -173,11 +173,11 @@ def test_fixture_pipeline_end_to_end(workspace):
         assert cost["with_reasoning"]["mean_generated_tokens"] > 1, method
         similarity = cost["with_reasoning"]["similarity_to_teacher"]  # generated vs teacher reasoning
         assert similarity["n"] == 2 and 0 <= similarity["f1"] <= 1, method
-    # Seed 001: the intermediate dataset, the teacher-labelled samples (shared, and reclm_token's own),
+    # Seed 001: the intermediate dataset, the teacher-labelled samples (shared, and cgen's and token's own),
     # one model per variant, and lists that name real items only (out-of-catalogue rate exactly 0), never
     # the history, never repeated.
     for name in ["data/category.jsonl", "data/metas.jsonl", "data/sequential.jsonl", "samples.parquet",
-                 "token/samples.parquet", "cgen/model", "token/model", "ret/model/retrieval_head.safetensors",
+                 "cgen/samples.parquet", "token/samples.parquet", "cgen/model", "token/model", "ret/model/retrieval_head.safetensors",
                  "cgen_grpo/model"]:
         assert (workspace / "results/Movies/reclm" / name).exists(), name
     # GRPO from cgen: the SFT model is the first candidate, then every eval_steps (2) of its 4 steps.
